@@ -1,0 +1,47 @@
+"""The ``yilian`` command: mounts each feature's commands under the names the issues give."""
+
+from __future__ import annotations
+
+import typer
+
+from yilian.cli import db as db_cli
+from yilian.cli import serve as serve_cli
+from yilian.cli.context import handles_errors
+
+app = typer.Typer(help="医联 Yilian：医联体信息平台命令行。", no_args_is_help=True, add_completion=False)
+
+
+def _mount() -> None:
+    from yilian.identity import cli as identity_cli
+    from yilian.registry import cli as registry_cli
+    from yilian.residents import cli as residents_cli
+
+    app.add_typer(db_cli.app, name="db")
+    app.add_typer(identity_cli.app, name="user")
+    app.add_typer(registry_cli.app, name="registry")
+    app.add_typer(residents_cli.app, name="residents")
+    app.command("serve")(handles_errors(serve_cli.serve))
+    from yilian.simulation import cli as simulation_cli
+
+    app.add_typer(simulation_cli.demo_app, name="demo")
+    for name, sub in _optional_apps():
+        app.add_typer(sub, name=name)
+
+
+def _optional_apps() -> list[tuple[str, typer.Typer]]:
+    """Features that land in later issues mount here once present."""
+    out: list[tuple[str, typer.Typer]] = []
+    try:
+        from yilian.payment.drg.cli import app as drg_app
+
+        out.append(("drg", drg_app))
+    except ImportError:
+        pass
+    return out
+
+
+_mount()
+
+
+def main() -> None:
+    app()

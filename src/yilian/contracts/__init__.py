@@ -1,0 +1,1 @@
+"""Family-doctor contracts: teams, packages, contracts, delivery records (家庭医生签约)."""

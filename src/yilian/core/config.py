@@ -1,0 +1,96 @@
+"""Settings: the one place that reads the environment (prefix ``YILIAN_``).
+
+Secrets (``secret_key``, ``pii_key``) are generated once into ``./var/`` outside
+production so a bare checkout just works; production refuses to start when one is
+missing or left at a placeholder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from yilian.core.errors import ConfigurationError
+
+PLACEHOLDERS = frozenset({"", "change-me", "changeme", "placeholder", "secret", "please-change-me"})
+
+
+class Env(StrEnum):
+    DEMO = "demo"
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YILIAN_", env_file=".env", extra="ignore")
+
+    env: Env = Env.DEV
+    database_url: str = "sqlite:///var/yilian.db"
+    test_postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    secret_key: str | None = None
+    pii_key: str | None = None
+    var_dir: Path = Path("var")
+    drg_rules: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Login throttling: attempts per username+address inside the window.
+    login_max_attempts: int = 5
+    login_window_seconds: int = 300
+    session_max_age_seconds: int = 8 * 3600
+    api_token_max_age_seconds: int = 12 * 3600
+    display_timezone: str = "Asia/Shanghai"
+    page_size: int = Field(default=20, ge=1, le=500)
+
+    def secret(self) -> str:
+        return _resolve_secret(self, "secret_key", self.secret_key)
+
+    def pii(self) -> bytes:
+        raw = _resolve_secret(self, "pii_key", self.pii_key)
+        return bytes.fromhex(raw) if _is_hex(raw) else raw.encode()
+
+
+def _is_hex(value: str) -> bool:
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return len(value) >= 32
+
+
+def _resolve_secret(settings: Settings, name: str, value: str | None) -> str:
+    var = f"YILIAN_{name.upper()}"
+    if value is not None and value.strip().lower() in PLACEHOLDERS and settings.env != Env.DEMO:
+        raise ConfigurationError(f"配置项 {var} 仍为占位值，请设置真实的密钥。", code="secret_placeholder", name=var)
+    if value and value.strip().lower() not in PLACEHOLDERS:
+        return value
+    if settings.env == Env.PRODUCTION:
+        raise ConfigurationError(f"生产环境必须设置 {var}。", code="secret_missing", name=var)
+    path = settings.var_dir / f"{name}.txt"
+    if path.exists():
+        return path.read_text().strip()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    generated = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(generated)
+    return generated
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse to start a production process with missing or placeholder secrets."""
+    settings.secret()
+    settings.pii()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

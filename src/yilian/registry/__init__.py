@@ -1,0 +1,1 @@
+"""Registry: divisions, institutions, consortia, grids, departments, practitioners."""

@@ -1,0 +1,1 @@
+"""Residents: master patient index, enrolment, key populations, consent, care relationships."""

@@ -1,0 +1,1 @@
+"""Scheduling: schedules, slots, pools, appointments, beds (号源与预约)."""
