@@ -137,14 +137,16 @@ def test_key_file_is_created_with_mode_0600_and_reused(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["pii_key"]  # no temporary file left
 
 
-def test_key_file_ignores_a_permissive_umask(tmp_path: Path) -> None:
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0o000, 0o277])
+def test_key_file_mode_is_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    path = tmp_path / "pii_key"
+    old = os.umask(umask)
     try:
-        path = tmp_path / "pii_key"
-        load_or_create_key(path)
+        key = load_or_create_key(path)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_key(path) == key
 
 
 def test_each_new_key_file_gets_its_own_random_key(tmp_path: Path) -> None:

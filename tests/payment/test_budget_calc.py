@@ -55,7 +55,7 @@ def test_charged_spending_includes_out_of_network_care() -> None:
 
 def test_surplus_fully_retained_by_default() -> None:
     clearing = clear_budget(D("1000000.00"), D("900000.00"), DEFAULTS)
-    assert (clearing.surplus, clearing.retained, clearing.returned_to_fund) == (D(100000), D(100000), 0)
+    assert (clearing.surplus, clearing.retained, clearing.returned_to_fund) == (D(100000), D(100000), D(0))
     assert clearing.overspend == 0 and clearing.consortium_overspend == 0
 
 

@@ -103,12 +103,12 @@ def test_three_years_weighted_1_2_7_with_small_combinations_folded() -> None:
         assert folded.standard_cost == D(7400) / 8  # years 0 and 2 only, reweighted 1:7
         assert folded.cases == 3
     assert "S1" not in catalogue.groups and "S2" not in catalogue.groups
-    assert catalogue.year_weights == (1, 2, 7)
+    assert catalogue.year_weights == (D(1), D(2), D(7))
 
 
 def test_fewer_years_reweight_the_newest_weights() -> None:
     catalogue = combination_scores([year(("K1", "K35", 100, 5)), year(("K1", "K35", 190, 5))], DipParams())
-    assert catalogue.year_weights == (2, 7)
+    assert catalogue.year_weights == (D(2), D(7))
     assert catalogue.groups["K1"].standard_cost == D(170)  # (2×100 + 7×190) ÷ 9
     assert catalogue.groups["K1"].score == 100
 

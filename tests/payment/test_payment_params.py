@@ -43,7 +43,7 @@ def test_defaults_are_those_of_payment_md() -> None:
     gb = p.global_budget
     assert gb.surplus_retained == 1
     assert gb.surplus_tiers == ("county_hospital", "township_centre", "village_clinic")
-    assert gb.surplus_split == (6, 3, 1)
+    assert gb.surplus_split == (D(6), D(3), D(1))
     assert gb.overspend_tiers == (OverspendTier(D("0.10"), D("0.5")), OverspendTier(None, D(1)))
     assert gb.per_capita == D("792")
     r = p.reimbursement
@@ -67,9 +67,9 @@ def test_defaults_are_those_of_payment_md() -> None:
     }
     assert p.capitation.per_capita == 120
     assert p.capitation.outside_deduction == D("0.5")
-    assert p.dip.year_weights == (1, 2, 7)
+    assert p.dip.year_weights == (D(1), D(2), D(7))
     assert p.dip.min_cases == 5
-    assert (p.dip.low_deviation, p.dip.high_deviation, p.dip.extreme_deviation) == (D("0.5"), 2, 5)
+    assert (p.dip.low_deviation, p.dip.high_deviation, p.dip.extreme_deviation) == (D("0.5"), D(2), D(5))
     assert p.year == 2024 and p.budget is None and p.point_value is None
 
 
@@ -127,7 +127,7 @@ def test_every_whatif_key_changes_its_parameter() -> None:
     assert p.point_method.outlier_low_ratio == D("0.3")
     assert p.point_method.outlier_strategy == "none"
     assert p.global_budget.surplus_retained == D("0.8")
-    assert p.global_budget.surplus_split == (5, 3, 2)
+    assert p.global_budget.surplus_split == (D(5), D(3), D(2))
     assert p.reimbursement.inpatient_ratio["primary"] == D("0.95")
     assert p.reimbursement.inpatient_ratio["out_of_county_unreferred"] == D("0.4")
     assert p.reimbursement.inpatient_deductible["county"] == 600
@@ -138,11 +138,8 @@ def test_every_whatif_key_changes_its_parameter() -> None:
 
 
 def test_split_accepts_full_width_colon() -> None:
-    assert apply_overrides(default_params(), {"surplus.split": "7：2：1"}).global_budget.surplus_split == (
-        7,
-        2,
-        1,
-    )
+    params = apply_overrides(default_params(), {"surplus.split": "7：2：1"})
+    assert params.global_budget.surplus_split == (D(7), D(2), D(1))
 
 
 def test_unknown_key_is_refused_with_the_list_of_valid_keys() -> None:

@@ -396,8 +396,9 @@ def _decode(hint: Any, value: Any, path: str) -> Any:
         item_hint = get_args(hint)[0]
         return tuple(_decode(item_hint, item, f"{path}[{index}]") for index, item in enumerate(value))
     if hint is Decimal:
+        # Strings as to_dict() writes them; ints and Decimals are exact too.  Floats are not.
         _require(
-            isinstance(value, str | int) and not isinstance(value, bool),
+            isinstance(value, str | int | Decimal) and not isinstance(value, bool),
             f"参数「{path}」必须是写成字符串的数值，收到「{value!r}」。",
         )
         try:

@@ -11,7 +11,7 @@ aware UTC datetimes; dates of care are plain dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Final, TypeAlias
@@ -27,6 +27,7 @@ __all__ = [
     "ApplyBenefits",
     "Approval",
     "BookSlot",
+    "CancelFollowUpTask",
     "CareKind",
     "CareSetting",
     "CloseCareRelationship",
@@ -65,6 +66,7 @@ __all__ = [
     "Status",
     "SystemActor",
     "Urgency",
+    "next_snapshot",
 ]
 
 # --------------------------------------------------------------------------- vocabulary
@@ -449,6 +451,11 @@ class CompleteFollowUpTask:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelFollowUpTask:
+    """The episode ended without a follow-up being owed any more (declined, cancelled)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordEscalation:
     key: EscalationKey
 
@@ -479,6 +486,7 @@ Effect: TypeAlias = (
     | CloseCareRelationship
     | CreateFollowUpTask
     | CompleteFollowUpTask
+    | CancelFollowUpTask
     | RecordEscalation
     | RouteInbox
     | Notify
@@ -510,3 +518,41 @@ class Decision:
     effects: tuple[Effect, ...] = ()
     #: A system event the service applies next in the same transaction (row 18 after row 1).
     follow_on: Event | None = None
+
+
+def next_snapshot(snap: ReferralSnapshot, d: Decision) -> ReferralSnapshot:
+    """The snapshot after ``d`` is written: what the service would read back (chaining, tests)."""
+    slot, benefits, escalations = snap.slot, snap.benefits, snap.escalations
+    for e in d.effects:
+        if isinstance(e, HoldSlot):
+            slot = SlotRef(e.slot_id, e.institution_id, e.start, SlotState.HELD)
+        elif isinstance(e, BookSlot):
+            slot = SlotRef(e.slot_id, e.institution_id, e.start, SlotState.BOOKED)
+        elif isinstance(e, ReleaseSlot) and slot is not None and slot.slot_id == e.slot_id:
+            slot = None
+        elif isinstance(e, SetAppointmentStatus) and slot is not None:
+            no_show = e.status == AppointmentStatus.NO_SHOW
+            slot = replace(slot, state=SlotState.NO_SHOW if no_show else SlotState.ATTENDED)
+        elif isinstance(e, ApplyBenefits):
+            benefits = e.benefits
+        elif isinstance(e, EndBenefits):
+            benefits = frozenset()
+        elif isinstance(e, RecordEscalation):
+            escalations = escalations | {e.key}
+    submitted_by = d.actor_user_id if d.event == Event.SUBMIT else None
+    return replace(
+        snap,
+        status=d.to_status,
+        version=d.version,
+        sent_by=submitted_by if submitted_by is not None else snap.sent_by,
+        status_entered_at=d.at if d.new_status_entry else snap.status_entered_at,
+        status_entry_seq=d.version if d.new_status_entry else snap.status_entry_seq,
+        accepted_at=d.at if d.event in (Event.ACCEPT, Event.AUTO_ACCEPT) else snap.accepted_at,
+        approval=d.approval or snap.approval,
+        deadlines=d.deadlines or snap.deadlines,
+        care_setting=d.care_setting or snap.care_setting,
+        end_reason=d.end_reason or snap.end_reason,
+        slot=slot,
+        benefits=benefits,
+        escalations=escalations,
+    )

@@ -63,6 +63,10 @@ __all__ = [
 FOLLOWUP_STATUSES: Final = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.NO_SHOW, Status.IN_CARE})
 
 
+def _blank(text: str | None) -> bool:
+    return not (text or "").strip()
+
+
 # --------------------------------------------------------------------------- direction
 
 
@@ -121,10 +125,6 @@ def eligibility_refusal(
     return ValidationFailed(
         f"主要诊断 {diagnoses[0]} 不在转诊病种目录内，须填写转诊理由", code="reason_required"
     )
-
-
-def _blank(text: str | None) -> bool:
-    return not (text or "").strip()
 
 
 def slot_refusal(snap: ReferralSnapshot, slot: SlotInfo, now: datetime, *, hold: bool) -> DomainError | None:

@@ -18,13 +18,13 @@ The vocabulary and records live in ``records.py`` and are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from yilian.core.clock import to_local
-from yilian.core.errors import Conflict, DomainError, Forbidden, InvalidTransition, ValidationFailed
+from yilian.core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from yilian.identity.principal import Principal
 from yilian.identity.roles import Role
 from yilian.referrals.config import ReferralPolicy
@@ -34,11 +34,11 @@ from yilian.referrals.records import (
     ApplyBenefits,
     Approval,
     BookSlot,
+    CancelFollowUpTask,
     CareKind,
     CareSetting,
     CloseCareRelationship,
     CompleteFollowUpTask,
-    ContractTeam,
     CreateFollowUpTask,
     Decision,
     DeclineCode,
@@ -46,106 +46,48 @@ from yilian.referrals.records import (
     Effect,
     EndBenefits,
     EndReason,
-    EscalationKey,
     EscalationKind,
     Event,
     EventInput,
-    FollowUp,
-    FollowUpEvidence,
-    FollowUpMode,
     FollowUpSource,
-    Handover,
     HoldSlot,
     Notify,
     OpenCareRelationship,
-    Outcome,
     Party,
     RecordEscalation,
-    ReferralFacts,
     ReferralSnapshot,
     ReleaseSlot,
     RouteInbox,
-    Routing,
     SetAppointmentStatus,
-    SlotRef,
     SlotState,
     Status,
     SystemActor,
     Urgency,
+    next_snapshot,
 )
 from yilian.referrals.rules import (
     FOLLOWUP_STATUSES,
     approval_at_submission,
     auto_accept_applies,
+    deadlines_for,
     deadlines_of,
-    direction_refusal,
-    eligibility_refusal,
     episode_benefits,
     escalation_notice,
     followup_due_at,
     followup_on_time,
     pending_escalation,
     pending_final,
+    slot_refusal,
+    submission_refusal,
 )
-from yilian.scheduling.rules import Booker, BookingChannel, PoolKind, SlotInfo, booking_flags, slot_access_refusal
+from yilian.scheduling.rules import PoolKind, booking_flags, effective_kind
 from yilian.scheduling.states import AppointmentStatus
 
-__all__ = [  # noqa: RUF022 - the records' vocabulary first, then the machine
-    "SYSTEM",
-    "TERMINAL",
-    "ApplyBenefits",
-    "Approval",
-    "BookSlot",
-    "CareKind",
-    "CareSetting",
-    "CloseCareRelationship",
-    "CompleteFollowUpTask",
-    "ContractTeam",
-    "CreateFollowUpTask",
-    "Decision",
-    "DeclineCode",
-    "Direction",
-    "Effect",
-    "EndBenefits",
-    "EndReason",
-    "EscalationKey",
-    "EscalationKind",
-    "Event",
-    "EventInput",
-    "FollowUp",
-    "FollowUpEvidence",
-    "FollowUpMode",
-    "FollowUpSource",
-    "Handover",
-    "HoldSlot",
-    "Notify",
-    "OpenCareRelationship",
-    "Outcome",
-    "Party",
-    "RecordEscalation",
-    "ReferralFacts",
-    "ReferralSnapshot",
-    "ReleaseSlot",
-    "RouteInbox",
-    "Routing",
-    "SetAppointmentStatus",
-    "SlotRef",
-    "SlotState",
-    "Status",
-    "SystemActor",
-    "Urgency",
-    "EVENT_PARTIES",
-    "RULES",
-    "TRANSITIONS",
-    "Actor",
-    "Rule",
-    "actor_refusal",
-    "draft_author_refusal",
-    "events_allowed",
-    "find_rule",
-    "next_snapshot",
-    "slot_refusal",
-    "transition",
+__all__ = [  # noqa: RUF022 - the vocabulary (from records.py) first, then the machine
+    "SYSTEM", "TERMINAL", "Approval", "CareSetting", "DeclineCode", "Direction", "EndReason",
+    "EscalationKind", "Event", "Party", "Status", "SystemActor", "Urgency",
+    "EVENT_PARTIES", "RULES", "TRANSITIONS", "Actor", "Rule", "draft_author_refusal", "events_allowed",
+    "find_rule", "next_snapshot", "resolve_party", "transition",
 ]
 
 Actor = Principal | SystemActor
@@ -221,7 +163,7 @@ _BY_KEY: Final = _index(RULES)
 
 #: ``{(from_status, event): possible to_statuses}`` over all directions.
 TRANSITIONS: Final[Mapping[tuple[Status, Event], frozenset[Status]]] = {
-    key: frozenset(r.targets or (key[0],) for r in RULES if r.event == key[1] and key[0] in r.sources)
+    key: frozenset(t for r in RULES if r.event == key[1] and key[0] in r.sources for t in r.targets or (key[0],))
     for key in {(s, e) for (s, e, _d) in _BY_KEY}
 }
 #: Who may fire each event (the same for every row of an event).
@@ -240,57 +182,58 @@ def events_allowed(status: Status, direction: Direction) -> frozenset[Event]:
 # --------------------------------------------------------------------------- actor guards
 
 
-def _grants(actor: Principal, role: Role, attr: str) -> set[int]:
-    return {v for g in actor.grants if g.role == role and (v := getattr(g, attr)) is not None}
+def resolve_party(snap: ReferralSnapshot, event: Event, actor: Actor) -> Party | Forbidden:
+    """The party ``actor`` acts as for ``event`` on this referral, or the refusal saying why not.
 
-
-def actor_refusal(snap: ReferralSnapshot, event: Event, actor: Actor) -> tuple[Party | None, DomainError | None]:
-    """Which party ``actor`` acts as for ``event`` on this referral, or why it may not act."""
+    Codes follow REFERRAL.md integrity cases 6–12: ``role_not_allowed`` (no role
+    that could act), ``not_sender`` / ``not_receiver`` / ``not_approver`` (the
+    role, but at the wrong institution or consortium), ``own_referral``,
+    ``resident_out_of_scope``; ``system_only`` for a person firing a system event.
+    """
     parties = EVENT_PARTIES[event]
     if isinstance(actor, SystemActor):
-        if _SYS in parties:
-            return _SYS, None
-        return None, Forbidden("该操作须由人员执行", code="role_not_allowed")
+        return _SYS if _SYS in parties else Forbidden("该操作须由人员执行", code="role_not_allowed")
     if parties == {_SYS}:
-        return None, Forbidden("该操作仅由系统执行", code="system_only")
-    clinician_at = _grants(actor, Role.CLINICIAN, "institution_id")
-    officer_for = _grants(actor, Role.REFERRAL_OFFICER, "consortium_id")
+        return Forbidden("该操作仅由系统执行", code="system_only")
+    clinician_at = {g.institution_id for g in actor.grants if g.role == Role.CLINICIAN}
+    officer_for = {g.consortium_id for g in actor.grants if g.role == Role.REFERRAL_OFFICER}
     own = actor.user_id is not None and actor.user_id == snap.sent_by
     if _SND in parties:
         if not clinician_at:
-            return None, Forbidden("只有医生可以发起或撤回转诊", code="role_not_allowed")
+            return Forbidden("只有医生可以发起或撤回转诊", code="role_not_allowed")
         if snap.sending_institution_id not in clinician_at:
-            return None, Forbidden("只有转出机构的医生可以执行此操作", code="not_sender")
+            return Forbidden("只有转出机构的医生可以执行此操作", code="not_sender")
         if event == Event.SUBMIT and not snap.facts.resident_in_sender_scope:
-            return None, Forbidden("该居民与本机构无有效服务关系，不能发起转诊", code="resident_out_of_scope")
-        return _SND, None
+            return Forbidden("该居民与本机构无有效服务关系，不能发起转诊", code="resident_out_of_scope")
+        return _SND
     if _OFF in parties:
         if not officer_for:
-            return None, Forbidden("只有转诊办人员可以审批外转", code="role_not_allowed")
-        if snap.governing_consortium_id not in officer_for:
-            return None, Forbidden("只有主管医联体的转诊办可以审批该转诊", code="not_approver")
+            return Forbidden("只有转诊办人员可以审批外转", code="role_not_allowed")
+        if snap.governing_consortium_id is None or snap.governing_consortium_id not in officer_for:
+            return Forbidden("只有主管医联体的转诊办可以审批该转诊", code="not_approver")
         if own:
-            return None, Forbidden("不能审批本人发出的转诊", code="own_referral")
-        return _OFF, None
-    # Receiver side (rows 5–12, 14, 21; row 15 also the receiving consortium's office).
-    office_ok = Party.RECEIVING_OFFICE in parties and snap.receiving_consortium_id in officer_for
-    if snap.receiving_institution_id in clinician_at or office_ok:
+            return Forbidden("不能审批本人发出的转诊", code="own_referral")
+        return _OFF
+    # Receiver side (rows 5–12, 14, 21); row 15 also the receiving institution's consortium office.
+    as_clinician = snap.receiving_institution_id in clinician_at
+    office_may = Party.RECEIVING_OFFICE in parties
+    as_office = office_may and snap.receiving_consortium_id is not None and snap.receiving_consortium_id in officer_for
+    if as_clinician or as_office:
         if own:  # a dispatched specialist holding roles at both ends still may not act on their own
-            return None, Forbidden("不能处理本人发出的转诊", code="own_referral")
-        party = _RCV if snap.receiving_institution_id in clinician_at else Party.RECEIVING_OFFICE
-        return party, None
-    if not clinician_at and not (Party.RECEIVING_OFFICE in parties and officer_for):
-        return None, Forbidden("只有接收机构的医生可以执行此操作", code="role_not_allowed")
-    return None, Forbidden("只有接收机构的医生可以执行此操作", code="not_receiver")
+            return Forbidden("不能处理本人发出的转诊", code="own_referral")
+        return _RCV if as_clinician else Party.RECEIVING_OFFICE
+    if not clinician_at and not (office_may and officer_for):
+        return Forbidden("只有接收机构的医生可以执行此操作", code="role_not_allowed")
+    return Forbidden("只有接收机构的医生可以执行此操作", code="not_receiver")
 
 
-def draft_author_refusal(snap: ReferralSnapshot, actor: Principal) -> DomainError | None:
+def draft_author_refusal(snap: ReferralSnapshot, actor: Principal) -> Forbidden | None:
     """Creating or editing a draft needs the sender checks of row 1 (role, institution, scope)."""
-    _party, refusal = actor_refusal(snap, Event.SUBMIT, actor)
-    return refusal
+    party = resolve_party(snap, Event.SUBMIT, actor)
+    return party if isinstance(party, Forbidden) else None
 
 
-# --------------------------------------------------------------------------- content guards
+# --------------------------------------------------------------------------- decisions
 
 
 def _blank(text: str | None) -> bool:
@@ -301,55 +244,13 @@ def _reason_required(what: str) -> ValidationFailed:
     return ValidationFailed(f"{what}须填写原因", code="reason_required")
 
 
-def slot_refusal(snap: ReferralSnapshot, slot: SlotInfo, now: datetime, *, hold: bool) -> DomainError | None:
-    """Rows 1, 7, 8: a slot or bed of the receiver, free, in the future, its pool open to the sender.
-
-    A hold at submission must come from a referral pool (the receiver's reserved
-    号源); scheduling may also use public slots and, for a contracted resident,
-    the contract pool.
-    """
-    if slot.institution_id != snap.receiving_institution_id:
-        return ValidationFailed("号源不属于接收机构", code="slot_not_at_receiver", slot_id=slot.slot_id)
-    if hold and slot.pool.kind != PoolKind.REFERRAL:
-        return Forbidden("转诊时只能预占接收机构的转诊预留号源", code="pool_not_open", slot_id=slot.slot_id)
-    facts = snap.facts
-    booker = Booker(
-        BookingChannel.REFERRAL,
-        referral_consortia=facts.sender_consortia,
-        contract_institution_id=facts.contract_team.institution_id if facts.contract_team else None,
-        contract_consortia=facts.contract_consortia,
-    )
-    return slot_access_refusal(slot, booker, now)
-
-
-def _submit_refusal(snap: ReferralSnapshot, inp: EventInput, now: datetime, policy: ReferralPolicy) -> DomainError | None:
-    """Row 1, in the order of the integrity cases (one answer per case)."""
-    if snap.sending_institution_id == snap.receiving_institution_id:
-        return ValidationFailed("转出机构与接收机构不能相同", code="same_institution")
-    if snap.direction == Direction.DOWN and snap.urgency == Urgency.URGENT:
-        return ValidationFailed("下转只能为常规转诊", code="urgency_not_allowed")
-    if snap.direction != Direction.DOWN and snap.urgency is None:
-        return ValidationFailed("上转和平转须选择常规或急诊", code="urgency_required")
-    designated = snap.receiving_institution_id in policy.designated_centres
-    refusal = direction_refusal(snap.direction, snap.facts.sender_tier, snap.facts.receiver_tier, designated) or (
-        eligibility_refusal(snap.direction, snap.diagnoses, snap.reason, policy)
-    )
-    if refusal is not None:
-        return refusal
-    h = snap.handover
-    if snap.direction == Direction.DOWN and (
-        h is None or any(_blank(t) for t in (h.summary, h.care_plan, h.medications, h.followup_instructions))
-    ):
-        return ValidationFailed("下转须填写诊疗摘要、治疗方案、用药和随访要求", code="handover_required")
-    return None if inp.slot is None else slot_refusal(snap, inp.slot, now, hold=True)
-
-
 def _not_due(what: str) -> InvalidTransition:
     # Refusals of system events: the job or handler skips them silently.
     return InvalidTransition(f"{what}尚未到期或不适用", code="not_due")
 
 
-# --------------------------------------------------------------------------- decisions
+def _notify(*parties: Party, topic: str, office: int | None = None) -> Notify:
+    return Notify(frozenset(parties), topic, office)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,74 +263,212 @@ class _Ctx:
     now: datetime
     policy: ReferralPolicy
 
-
-def _decide(c: _Ctx, to: Status | None, effects: Iterable[Effect] = (), **fields: object) -> Decision:
-    """Assemble a decision; a terminal target also releases what the episode still holds."""
-    snap = c.snap
-    target = snap.status if to is None else to
-    out = list(effects)
-    if target in TERMINAL:
-        # REFERRAL.md: at every terminal status the open hold or booking is released and the
-        # `referred` relationship closed; benefits cannot outlive their episode either.
-        slot = snap.slot
-        if slot is not None and slot.state in (SlotState.HELD, SlotState.BOOKED):
-            if not any(isinstance(e, ReleaseSlot) and e.slot_id == slot.slot_id for e in out):
+    def decide(
+        self,
+        to: Status | None,
+        effects: Iterable[Effect] = (),
+        *,
+        approval: Approval | None = None,
+        end_reason: EndReason | None = None,
+        care_setting: CareSetting | None = None,
+        follow_on: Event | None = None,
+        submitted: bool = False,
+    ) -> Decision:
+        """Assemble the decision; a terminal target also releases what the episode still holds."""
+        snap = self.snap
+        target = snap.status if to is None else to
+        out = list(effects)
+        if target in TERMINAL:
+            # REFERRAL.md: at every terminal status the open hold or booking is released and the
+            # `referred` relationship closed; the benefits cannot outlive their episode either.
+            slot = snap.slot
+            if slot is not None and slot.state in (SlotState.HELD, SlotState.BOOKED):
                 out.append(ReleaseSlot(slot.slot_id))
-        if snap.benefits:
-            out.append(EndBenefits())
-        if snap.accepted_at is not None:
-            out.append(CloseCareRelationship(CareKind.REFERRED, snap.receiving_institution_id))
-    escalation = c.inp.event == Event.ESCALATE
-    return Decision(
-        row=c.rule.row,
-        event=c.inp.event,
-        party=c.party,
-        from_status=snap.status,
-        to_status=target,
-        at=c.now,
-        version=snap.version if escalation else snap.version + 1,
-        new_status_entry=target != snap.status or c.inp.event == Event.RESCHEDULE,
-        actor_user_id=c.user_id,
-        reason=c.inp.reason,
-        effects=tuple(out),
-        **fields,  # type: ignore[arg-type]
+            if snap.benefits:
+                out.append(EndBenefits())
+            if snap.accepted_at is not None:
+                out.append(CloseCareRelationship(CareKind.REFERRED, snap.receiving_institution_id))
+                if snap.direction == Direction.DOWN and target != Status.COMPLETED:
+                    out.append(CancelFollowUpTask())  # nobody owes a follow-up of a declined referral
+        escalation = self.inp.event == Event.ESCALATE  # an escalation row is not a transition row
+        return Decision(
+            row=self.rule.row,
+            event=self.inp.event,
+            party=self.party,
+            from_status=snap.status,
+            to_status=target,
+            at=self.now,
+            version=snap.version if escalation else snap.version + 1,
+            new_status_entry=target != snap.status or self.inp.event == Event.RESCHEDULE,
+            actor_user_id=self.user_id,
+            reason=self.inp.reason,
+            end_reason=end_reason,
+            approval=approval,
+            deadlines=deadlines_for(snap.direction, snap.urgency, self.policy) if submitted else None,
+            care_setting=care_setting,
+            effects=tuple(out),
+            follow_on=follow_on,
+        )
+
+
+def _submit(c: _Ctx) -> Decision:
+    snap, slot = c.snap, c.inp.slot
+    refusal = submission_refusal(snap, slot, c.now, c.policy)
+    if refusal is not None:
+        raise refusal
+    approval = approval_at_submission(snap, c.policy)
+    waiting = approval == Approval.PENDING
+    effects: list[Effect] = [] if slot is None else [HoldSlot(slot.slot_id, slot.institution_id, slot.start)]
+    effects.append(
+        _notify(Party.REFERRAL_OFFICE, topic="submitted", office=snap.governing_consortium_id)
+        if waiting
+        else _notify(Party.RECEIVER, topic="submitted")
     )
+    # Row 18 runs in the same transaction: the service applies the follow-on next.
+    follow = Event.AUTO_ACCEPT if not waiting and auto_accept_applies(snap, c.policy) else None
+    target = Status.AWAITING_APPROVAL if waiting else Status.REQUESTED
+    return c.decide(target, effects, approval=approval, follow_on=follow, submitted=True)
 
 
-def _notify(*parties: Party, topic: str, office: int | None = None) -> Notify:
-    return Notify(frozenset(parties), topic, office)
+def _approve(c: _Ctx) -> Decision:
+    notify = _notify(Party.SENDER, Party.RECEIVER, topic="approved")
+    return c.decide(Status.REQUESTED, [notify], approval=Approval.APPROVED)
+
+
+def _reject(c: _Ctx) -> Decision:
+    if _blank(c.inp.reason):
+        raise _reason_required("驳回外转申请")
+    notify = _notify(Party.SENDER, topic="approval_rejected")
+    return c.decide(Status.DECLINED, [notify], approval=Approval.REJECTED, end_reason=EndReason.APPROVAL_REJECTED)
+
+
+def _cancel(c: _Ctx) -> Decision:
+    status = c.snap.status
+    if status != Status.DRAFT and _blank(c.inp.reason):
+        raise _reason_required("撤回转诊")
+    notify: list[Effect] = []
+    if status == Status.REQUESTED:
+        notify.append(_notify(Party.RECEIVER, topic="cancelled"))
+    elif status == Status.AWAITING_APPROVAL:
+        notify.append(_notify(Party.REFERRAL_OFFICE, topic="cancelled", office=c.snap.governing_consortium_id))
+    return c.decide(Status.CANCELLED, notify, end_reason=EndReason.CANCELLED_BY_SENDER)
 
 
 def _accept(c: _Ctx) -> Decision:
-    """Rows 5 and 18: hold → booking (or released if its start passed), benefits or follow-up task."""
+    """Rows 5 and 18: hold → booking (released if its start passed); benefits or a follow-up task."""
     snap, now = c.snap, c.now
+    if c.inp.event == Event.AUTO_ACCEPT and not auto_accept_applies(snap, c.policy):
+        raise _not_due("自动接收")
     benefits = episode_benefits(snap.direction, c.policy)
     effects: list[Effect] = [OpenCareRelationship(CareKind.REFERRED, snap.receiving_institution_id)]
-    target = S.ACCEPTED
-    if snap.slot is not None and snap.slot.state == SlotState.HELD:
-        if snap.slot.start > now:
-            flags = booking_flags(episode_benefits=benefits, referral_episode_id=snap.referral_id)
-            effects.append(BookSlot(snap.slot.slot_id, snap.slot.institution_id, snap.slot.start, flags,
-                                    PoolKind.REFERRAL))
-            target = S.SCHEDULED
-        else:
-            effects.append(ReleaseSlot(snap.slot.slot_id))
+    target = Status.ACCEPTED
+    held = snap.slot if snap.slot is not None and snap.slot.state == SlotState.HELD else None
+    if held is not None and held.start > now:
+        flags = booking_flags(episode_benefits=benefits, referral_episode_id=snap.referral_id)
+        effects.append(BookSlot(held.slot_id, held.institution_id, held.start, flags, PoolKind.REFERRAL))
+        target = Status.SCHEDULED
+    elif held is not None:
+        effects.append(ReleaseSlot(held.slot_id))
     if benefits:
         effects.append(ApplyBenefits(benefits))
     due = deadlines_of(snap, c.policy).followup_due
     if snap.direction == Direction.DOWN and due is not None:
+        # Auto-acceptance hands the task to the contracted team, otherwise to the accepting clinician.
         team = snap.facts.contract_team if c.inp.event == Event.AUTO_ACCEPT else None
-        effects.append(CreateFollowUpTask(now + due, team_id=team.team_id if team else None,
-                                          user_id=None if team else c.user_id))
-    effects.append(_notify(_SND, topic="accepted"))
-    return _decide(c, target, effects)
+        if team is not None:
+            effects.append(CreateFollowUpTask(now + due, team_id=team.team_id))
+        else:
+            effects.append(CreateFollowUpTask(now + due, user_id=c.user_id))
+    effects.append(_notify(Party.SENDER, topic="accepted"))
+    return c.decide(target, effects)
+
+
+def _decline(c: _Ctx) -> Decision:
+    code = c.inp.decline_code
+    if code is None or (code == DeclineCode.OTHER and _blank(c.inp.reason)):
+        raise _reason_required("拒绝转诊")
+    return c.decide(Status.DECLINED, [_notify(Party.SENDER, topic="declined")], end_reason=EndReason.DECLINED)
+
+
+def _schedule(c: _Ctx) -> Decision:
+    """Rows 7 and 8: book a slot or bed; the booking carries the episode's priority and fee flags."""
+    snap, slot, event = c.snap, c.inp.slot, c.inp.event
+    if slot is None:
+        raise ValidationFailed("请选择号源或床位", code="slot_required")
+    if event == Event.RESCHEDULE and snap.slot is not None and slot.slot_id == snap.slot.slot_id:
+        raise ValidationFailed("新号源与原号源相同", code="same_slot")
+    refusal = slot_refusal(snap, slot, c.now, hold=False)
+    if refusal is not None:
+        raise refusal
+    flags = booking_flags(episode_benefits=snap.benefits, referral_episode_id=snap.referral_id)
+    kind = effective_kind(slot.pool, slot.start, c.now)
+    effects: list[Effect] = []
+    if event == Event.RESCHEDULE and snap.slot is not None:
+        effects.append(ReleaseSlot(snap.slot.slot_id))
+    effects += [BookSlot(slot.slot_id, slot.institution_id, slot.start, flags, kind),
+                _notify(Party.SENDER, topic=event.value)]
+    return c.decide(Status.SCHEDULED, effects)
+
+
+def _mark_no_show(c: _Ctx) -> Decision:
+    slot = c.snap.slot
+    if slot is None or c.now < slot.start:
+        raise ValidationFailed("号源时间未到，不能标记爽约", code="slot_not_started")
+    effects: list[Effect] = [
+        SetAppointmentStatus(slot.slot_id, AppointmentStatus.NO_SHOW),
+        _notify(Party.SENDER, topic="no_show"),
+    ]
+    return c.decide(Status.NO_SHOW, effects)
+
+
+def _check_in(c: _Ctx) -> Decision:
+    snap = c.snap
+    if c.inp.care_setting is None:
+        raise ValidationFailed("请选择门诊或住院", code="care_setting_required")
+    effects: list[Effect] = []
+    if snap.slot is not None and snap.slot.state == SlotState.BOOKED:
+        effects.append(SetAppointmentStatus(snap.slot.slot_id, AppointmentStatus.CHECKED_IN))
+    # `treated` lets the receiver later refer down (DOMAIN scope) and read the record after the loop.
+    effects += [OpenCareRelationship(CareKind.TREATED, snap.receiving_institution_id),
+                _notify(Party.SENDER, topic="checked_in")]
+    return c.decide(Status.IN_CARE, effects, care_setting=c.inp.care_setting)
+
+
+def _note(c: _Ctx) -> Decision:
+    if _blank(c.inp.text):
+        raise ValidationFailed("请填写备注内容", code="text_required")
+    return c.decide(None, [_notify(Party.SENDER, topic="note")])
+
+
+def _complete(c: _Ctx) -> Decision:
+    o = c.inp.outcome
+    if o is None or _blank(o.summary) or not o.diagnoses or _blank(o.recommendations):
+        raise ValidationFailed("诊疗结果须包括摘要、诊断和建议", code="outcome_required")
+    return c.decide(Status.COMPLETED, [_notify(Party.SENDER, topic="outcome")])
+
+
+def _request_cancel(c: _Ctx) -> Decision:
+    if _blank(c.inp.reason):
+        raise _reason_required("申请撤回转诊")
+    return c.decide(Status.CANCEL_REQUESTED, [_notify(Party.RECEIVER, topic="cancel_requested")])
+
+
+def _confirm_cancel(c: _Ctx) -> Decision:
+    notify = _notify(Party.SENDER, topic="cancel_confirmed")
+    return c.decide(Status.CANCELLED, [notify], end_reason=EndReason.CANCEL_CONFIRMED)
+
+
+def _reassign(c: _Ctx) -> Decision:
+    r = c.inp.routing
+    if r is None or r.institution_id != c.snap.receiving_institution_id:
+        raise ValidationFailed("只能改派到接收机构的科室或医生", code="routing_not_at_receiver")
+    return c.decide(None, [RouteInbox(r.department_id, r.practitioner_id)])
 
 
 def _followup(c: _Ctx) -> Decision:
     """Rows 21 and 22: the follow-up closes a down-referral; on time when dated ≤ due."""
     snap, inp = c.snap, c.inp
     accepted_on = to_local(snap.accepted_at).date() if snap.accepted_at else None
-    due_at = followup_due_at(snap, c.policy)
     if inp.event == Event.RECORD_FOLLOWUP:
         f = inp.followup
         if f is None or _blank(f.findings) or _blank(f.plan):
@@ -439,135 +478,75 @@ def _followup(c: _Ctx) -> Decision:
         on, source, evidence_id = f.on, FollowUpSource.RECORDED, None
     else:
         ev = inp.evidence
-        at_receiver = ev is not None and snap.receiving_institution_id in (ev.institution_id,
-                                                                           ev.parent_institution_id)
-        if ev is None or not at_receiver or accepted_on is None or ev.on < accepted_on:
-            raise _not_due("随访确认")
+        places = () if ev is None else (ev.institution_id, ev.parent_institution_id)
+        if ev is None or snap.receiving_institution_id not in places or accepted_on is None or ev.on < accepted_on:
+            raise _not_due("随访确认")  # not a follow-up of this referral: the handler ignores it
         on, source, evidence_id = ev.on, ev.source, ev.event_id
+    due_at = followup_due_at(snap, c.policy)
     on_time = due_at is not None and followup_on_time(on, due_at)
-    return _decide(c, S.COMPLETED, [CompleteFollowUpTask(on, on_time, source, evidence_id),
-                                    _notify(_SND, topic="followup")])
+    effects: list[Effect] = [
+        CompleteFollowUpTask(on, on_time, source, evidence_id),
+        _notify(Party.SENDER, topic="followup"),
+    ]
+    return c.decide(Status.COMPLETED, effects)
 
 
-def _system_deadline(c: _Ctx) -> Decision:
-    """Escalations, expiry and deemed approval: only when ``due_actions`` would name them."""
-    snap, now = c.snap, c.now
-    if c.inp.event == Event.ESCALATE:
-        esc = pending_escalation(snap, c.policy)
-        if esc is None or esc[1] > now:
-            raise _not_due("督办")
-        if esc[0] in snap.escalations:
-            raise InvalidTransition("本阶段已督办过", code="already_escalated")
-        return _decide(c, None, [RecordEscalation(esc[0]), escalation_notice(snap, esc[0].kind)])
+def _escalate(c: _Ctx) -> Decision:
+    esc = pending_escalation(c.snap, c.policy)
+    if esc is None or esc[1] > c.now:
+        raise _not_due("督办")
+    if esc[0] in c.snap.escalations:
+        raise InvalidTransition("本阶段已督办过", code="already_escalated")
+    return c.decide(None, [RecordEscalation(esc[0]), escalation_notice(c.snap, esc[0].kind)])
+
+
+_EXPIRY_REASONS: Final = {
+    Status.REQUESTED: EndReason.EXPIRED_UNANSWERED,
+    Status.AWAITING_APPROVAL: EndReason.APPROVAL_EXPIRED,
+    Status.NO_SHOW: EndReason.NO_SHOW_LAPSED,
+}
+
+
+def _deadline_final(c: _Ctx) -> Decision:
+    """Rows 17, 19, 26: only when ``due_actions`` would name this very event now."""
+    snap = c.snap
     fin = pending_final(snap, c.policy)
-    if fin is None or fin[0] != c.inp.event or fin[1] > now:
+    if fin is None or fin[0] != c.inp.event or fin[1] > c.now:
         raise _not_due("到期处理")
     if c.inp.event == Event.DEEM_APPROVAL:
-        return _decide(c, S.REQUESTED, [_notify(_SND, _RCV, topic="approval_deemed")], approval=Approval.DEEMED)
-    end = {S.REQUESTED: EndReason.EXPIRED_UNANSWERED, S.AWAITING_APPROVAL: EndReason.APPROVAL_EXPIRED,
-           S.NO_SHOW: EndReason.NO_SHOW_LAPSED}[snap.status]
-    # An expired approval request never reached the receiver: tell the office instead.
-    waiting = snap.status == S.AWAITING_APPROVAL
-    notify = (_notify(_SND, _OFF, topic="expired", office=snap.governing_consortium_id) if waiting
-              else _notify(_SND, _RCV, topic="expired"))
-    return _decide(c, S.EXPIRED, [notify], end_reason=end)
+        notify = _notify(Party.SENDER, Party.RECEIVER, topic="approval_deemed")
+        return c.decide(Status.REQUESTED, [notify], approval=Approval.DEEMED)
+    if snap.status == Status.AWAITING_APPROVAL:
+        # The receiver never saw a request still waiting for approval: tell the office instead.
+        notify = _notify(Party.SENDER, Party.REFERRAL_OFFICE, topic="expired", office=snap.governing_consortium_id)
+    else:
+        notify = _notify(Party.SENDER, Party.RECEIVER, topic="expired")
+    return c.decide(Status.EXPIRED, [notify], end_reason=_EXPIRY_REASONS[snap.status])
 
 
-def _booking_effect(c: _Ctx, slot: SlotInfo) -> BookSlot:
-    flags = booking_flags(episode_benefits=c.snap.benefits, referral_episode_id=c.snap.referral_id)
-    refusal = slot_refusal(c.snap, slot, c.now, hold=False)
-    if refusal is not None:
-        raise refusal
-    kind = PoolKind.PUBLIC if slot.pool.release_before is not None and (
-        c.now >= slot.start - slot.pool.release_before) else slot.pool.kind
-    return BookSlot(slot.slot_id, slot.institution_id, slot.start, flags, kind)
-
-
-def _decide_event(c: _Ctx) -> Decision:  # noqa: C901 - one branch per row reads like the table
-    snap, inp, now, policy = c.snap, c.inp, c.now, c.policy
-    ev = inp.event
-    if ev == Event.SUBMIT:
-        refusal = _submit_refusal(snap, inp, now, policy)
-        if refusal is not None:
-            raise refusal
-        approval = approval_at_submission(snap, policy)
-        waiting = approval == Approval.PENDING
-        effects: list[Effect] = []
-        if inp.slot is not None:
-            effects.append(HoldSlot(inp.slot.slot_id, inp.slot.institution_id, inp.slot.start))
-        effects.append(_notify(_OFF, topic="submitted", office=snap.governing_consortium_id) if waiting
-                       else _notify(_RCV, topic="submitted"))
-        follow = Event.AUTO_ACCEPT if not waiting and auto_accept_applies(snap, policy) else None
-        return _decide(c, S.AWAITING_APPROVAL if waiting else S.REQUESTED, effects, approval=approval,
-                       deadlines=deadlines_of(replace(snap, deadlines=None), policy), follow_on=follow)
-    if ev == Event.APPROVE:
-        return _decide(c, S.REQUESTED, [_notify(_SND, _RCV, topic="approved")], approval=Approval.APPROVED)
-    if ev == Event.REJECT:
-        if _blank(inp.reason):
-            raise _reason_required("驳回外转申请")
-        return _decide(c, S.DECLINED, [_notify(_SND, topic="approval_rejected")], approval=Approval.REJECTED,
-                       end_reason=EndReason.APPROVAL_REJECTED)
-    if ev == Event.CANCEL:
-        if snap.status != S.DRAFT and _blank(inp.reason):
-            raise _reason_required("撤回转诊")
-        notify = {S.REQUESTED: [_notify(_RCV, topic="cancelled")],
-                  S.AWAITING_APPROVAL: [_notify(_OFF, topic="cancelled", office=snap.governing_consortium_id)]}
-        return _decide(c, S.CANCELLED, notify.get(snap.status, []), end_reason=EndReason.CANCELLED_BY_SENDER)
-    if ev in (Event.ACCEPT, Event.AUTO_ACCEPT):
-        if ev == Event.AUTO_ACCEPT and not auto_accept_applies(snap, policy):
-            raise _not_due("自动接收")
-        return _accept(c)
-    if ev == Event.DECLINE:
-        if inp.decline_code is None or (inp.decline_code == DeclineCode.OTHER and _blank(inp.reason)):
-            raise _reason_required("拒绝转诊")
-        return _decide(c, S.DECLINED, [_notify(_SND, topic="declined")], end_reason=EndReason.DECLINED)
-    if ev in (Event.SCHEDULE, Event.RESCHEDULE):
-        if inp.slot is None:
-            raise ValidationFailed("请选择号源或床位", code="slot_required")
-        if ev == Event.RESCHEDULE and snap.slot is not None and inp.slot.slot_id == snap.slot.slot_id:
-            raise ValidationFailed("新号源与原号源相同", code="same_slot")
-        effects = [_booking_effect(c, inp.slot)]
-        if ev == Event.RESCHEDULE and snap.slot is not None:
-            effects.insert(0, ReleaseSlot(snap.slot.slot_id))
-        return _decide(c, S.SCHEDULED, [*effects, _notify(_SND, topic=ev.value)])
-    if ev == Event.MARK_NO_SHOW:
-        if snap.slot is None or now < snap.slot.start:
-            raise ValidationFailed("号源时间未到，不能标记爽约", code="slot_not_started")
-        return _decide(c, S.NO_SHOW, [SetAppointmentStatus(snap.slot.slot_id, AppointmentStatus.NO_SHOW),
-                                      _notify(_SND, topic="no_show")])
-    if ev == Event.CHECK_IN:
-        if inp.care_setting is None:
-            raise ValidationFailed("请选择门诊或住院", code="care_setting_required")
-        effects = []
-        if snap.slot is not None and snap.slot.state == SlotState.BOOKED:
-            effects.append(SetAppointmentStatus(snap.slot.slot_id, AppointmentStatus.CHECKED_IN))
-        effects += [OpenCareRelationship(CareKind.TREATED, snap.receiving_institution_id),
-                    _notify(_SND, topic="checked_in")]
-        return _decide(c, S.IN_CARE, effects, care_setting=inp.care_setting)
-    if ev == Event.NOTE:
-        if _blank(inp.text):
-            raise ValidationFailed("请填写备注内容", code="text_required")
-        return _decide(c, None, [_notify(_SND, topic="note")])
-    if ev == Event.COMPLETE:
-        o = inp.outcome
-        if o is None or _blank(o.summary) or not o.diagnoses or _blank(o.recommendations):
-            raise ValidationFailed("诊疗结果须包括摘要、诊断和建议", code="outcome_required")
-        return _decide(c, S.COMPLETED, [_notify(_SND, topic="outcome")])
-    if ev == Event.REQUEST_CANCEL:
-        if _blank(inp.reason):
-            raise _reason_required("申请撤回转诊")
-        return _decide(c, S.CANCEL_REQUESTED, [_notify(_RCV, topic="cancel_requested")])
-    if ev == Event.CONFIRM_CANCEL:
-        return _decide(c, S.CANCELLED, [_notify(_SND, topic="cancel_confirmed")],
-                       end_reason=EndReason.CANCEL_CONFIRMED)
-    if ev == Event.REASSIGN:
-        r = inp.routing
-        if r is None or r.institution_id != snap.receiving_institution_id:
-            raise ValidationFailed("只能改派到接收机构的科室或医生", code="routing_not_at_receiver")
-        return _decide(c, None, [RouteInbox(r.department_id, r.practitioner_id)])
-    if ev in (Event.RECORD_FOLLOWUP, Event.FOLLOWUP_SEEN):
-        return _followup(c)
-    return _system_deadline(c)  # ESCALATE, EXPIRE, DEEM_APPROVAL
+_HANDLERS: Final[Mapping[Event, Callable[[_Ctx], Decision]]] = {
+    Event.SUBMIT: _submit,
+    Event.APPROVE: _approve,
+    Event.REJECT: _reject,
+    Event.CANCEL: _cancel,
+    Event.ACCEPT: _accept,
+    Event.AUTO_ACCEPT: _accept,
+    Event.DECLINE: _decline,
+    Event.SCHEDULE: _schedule,
+    Event.RESCHEDULE: _schedule,
+    Event.MARK_NO_SHOW: _mark_no_show,
+    Event.CHECK_IN: _check_in,
+    Event.NOTE: _note,
+    Event.COMPLETE: _complete,
+    Event.REQUEST_CANCEL: _request_cancel,
+    Event.CONFIRM_CANCEL: _confirm_cancel,
+    Event.REASSIGN: _reassign,
+    Event.RECORD_FOLLOWUP: _followup,
+    Event.FOLLOWUP_SEEN: _followup,
+    Event.ESCALATE: _escalate,
+    Event.EXPIRE: _deadline_final,
+    Event.DEEM_APPROVAL: _deadline_final,
+}
 
 
 def transition(
@@ -575,66 +554,31 @@ def transition(
 ) -> Decision:
     """Validate ``inp`` on ``snap`` by ``actor`` at ``now``; return the decision or raise the refusal.
 
-    ``policy`` is the governing consortium's (``ReferralPolicy()`` when none).
+    Order (REFERRAL.md "Integrity"): resident matches → actor → ``version`` →
+    event allowed for status and direction → the row's guards.  ``policy`` is
+    the governing consortium's (``ReferralPolicy()`` when there is none).
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime (UTC)")
     if inp.resident_id is not None and inp.resident_id != snap.resident_id:
         raise Conflict("所填居民与该转诊的居民不一致", code="resident_mismatch")
-    party, refusal = actor_refusal(snap, inp.event, actor)
-    if refusal is not None or party is None:
-        raise refusal or Forbidden("无权执行此操作", code="forbidden")
+    party = resolve_party(snap, inp.event, actor)
+    if isinstance(party, Forbidden):
+        raise party
     if isinstance(actor, Principal):
         if inp.version is None:
             raise ValidationFailed("缺少版本号，请刷新后重试", code="version_required")
         if inp.version != snap.version:
-            raise Conflict("该转诊已被他人更新，请刷新后重试", code="stale_version",
-                           expected=snap.version, given=inp.version)
+            raise Conflict(
+                "该转诊已被他人更新，请刷新后重试", code="stale_version", expected=snap.version, given=inp.version
+            )
     rule = find_rule(snap.status, inp.event, snap.direction)
     if rule is None:
         raise InvalidTransition(
             f"转诊当前状态（{snap.status.value}）不能执行“{inp.event.value}”",
-            code="invalid_transition", status=snap.status.value, event=inp.event.value,
+            code="invalid_transition",
+            status=snap.status.value,
+            event=inp.event.value,
         )
     user_id = actor.user_id if isinstance(actor, Principal) else None
-    return _decide_event(_Ctx(snap, inp, rule, party, user_id, now, policy))
-
-
-def next_snapshot(snap: ReferralSnapshot, d: Decision) -> ReferralSnapshot:
-    """The snapshot after ``d`` is written: what the service would read back (chaining, tests)."""
-    slot = snap.slot
-    benefits = snap.benefits
-    escalations = snap.escalations
-    for e in d.effects:
-        if isinstance(e, HoldSlot):
-            slot = SlotRef(e.slot_id, e.institution_id, e.start, SlotState.HELD)
-        elif isinstance(e, BookSlot):
-            slot = SlotRef(e.slot_id, e.institution_id, e.start, SlotState.BOOKED)
-        elif isinstance(e, ReleaseSlot) and slot is not None and slot.slot_id == e.slot_id:
-            slot = None
-        elif isinstance(e, SetAppointmentStatus) and slot is not None:
-            state = SlotState.NO_SHOW if e.status == AppointmentStatus.NO_SHOW else SlotState.ATTENDED
-            slot = replace(slot, state=state)
-        elif isinstance(e, ApplyBenefits):
-            benefits = e.benefits
-        elif isinstance(e, EndBenefits):
-            benefits = frozenset()
-        elif isinstance(e, RecordEscalation):
-            escalations = escalations | {e.key}
-    accepted = d.event in (Event.ACCEPT, Event.AUTO_ACCEPT)
-    return replace(
-        snap,
-        status=d.to_status,
-        version=d.version,
-        sent_by=d.actor_user_id if d.event == Event.SUBMIT and d.actor_user_id is not None else snap.sent_by,
-        status_entered_at=d.at if d.new_status_entry else snap.status_entered_at,
-        status_entry_seq=d.version if d.new_status_entry else snap.status_entry_seq,
-        accepted_at=d.at if accepted else snap.accepted_at,
-        approval=d.approval or snap.approval,
-        deadlines=d.deadlines or snap.deadlines,
-        care_setting=d.care_setting or snap.care_setting,
-        end_reason=d.end_reason or snap.end_reason,
-        slot=slot,
-        benefits=benefits,
-        escalations=escalations,
-    )
+    return _HANDLERS[inp.event](_Ctx(snap, inp, rule, party, user_id, now, policy))

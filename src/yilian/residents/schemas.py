@@ -24,7 +24,7 @@ class ResidentIn(BaseModel):
 
     id_number: SecretStr | None = Field(default=None, description="居民身份证号码（18位）")
     name: str = Field(max_length=60, description="姓名")
-    sex: Literal[1, 2] | None = Field(default=None, description="性别：1 男，2 女（GB/T 2261.1）")
+    sex: int | None = Field(default=None, ge=1, le=2, description="性别：1 男，2 女（GB/T 2261.1）")
     birth_date: date | None = Field(default=None, description="出生日期")
     phone: SecretStr | None = Field(default=None, description="联系电话")
     address_division_code: str | None = Field(

@@ -19,7 +19,13 @@ from yilian.core.errors import ValidationFailed
 from yilian.core.paging import PageRequest
 from yilian.identity.roles import Perm
 from yilian.residents import rules, service
-from yilian.residents.schemas import DuplicateReviewIn, EnrolmentIn, KeyPopulationEndIn, KeyPopulationIn, ResidentIn
+from yilian.residents.schemas import (
+    DuplicateReviewIn,
+    EnrolmentIn,
+    KeyPopulationEndIn,
+    KeyPopulationIn,
+    ResidentIn,
+)
 from yilian.web.csrf import verify_csrf
 from yilian.web.deps import DB, PageUser, settings_of
 from yilian.web.templating import flash, render
@@ -38,13 +44,33 @@ LABELS: dict[str, Any] = {
 }
 
 
+FIELD_NAMES_ZH = {
+    "name": "姓名", "id_number": "身份证号码", "sex": "性别", "birth_date": "出生日期", "phone": "电话",
+    "address_division_code": "住址乡镇", "address_detail": "详细住址", "scheme": "险种",
+    "insured_division_code": "参保地", "start_on": "起始日期", "end_on": "终止日期", "code": "重点人群",
+    "since": "起始日期", "until": "结束日期", "decision": "判定结果", "resident_a_id": "居民",
+    "resident_b_id": "居民",
+}
+# Pydantic's messages are English; the page says what is wrong in Chinese, by error type.
+PROBLEMS_ZH = {
+    "missing": "必须填写", "date_parsing": "日期格式应为 年-月-日",
+    "date_from_datetime_parsing": "日期格式应为 年-月-日",
+    "int_parsing": "应为整数", "string_too_long": "内容过长", "literal_error": "取值无效",
+    "greater_than_equal": "取值无效", "less_than_equal": "取值无效",
+}
+
+
 def _form_model(model: type[M], **fields: str) -> M:
     """Validate form fields into an input model; a blank field means "not given"."""
     data = {k: v.strip() for k, v in fields.items() if v.strip()}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+        problems = [
+            {"field": FIELD_NAMES_ZH.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "",
+             "problem": PROBLEMS_ZH.get(e["type"], "格式不正确")}
+            for e in exc.errors(include_input=False)
+        ]
         raise ValidationFailed("表单填写不完整或格式不正确。", code="form_invalid", fields=problems) from None
 
 
@@ -91,9 +117,12 @@ def register(
     phone: FormStr = "", address_division_code: FormStr = "", address_detail: FormStr = "",
     institution_id: FormStr = "",
 ) -> Response:
-    data = _form_model(ResidentIn, name=name, id_number=id_number, sex=sex, birth_date=birth_date, phone=phone,
-                       address_division_code=address_division_code, address_detail=address_detail)
-    resident, created = service.do_register_resident(session, user, data, _int_or_none(institution_id, "登记机构"))
+    data = _form_model(
+        ResidentIn, name=name, id_number=id_number, sex=sex, birth_date=birth_date, phone=phone,
+        address_division_code=address_division_code, address_detail=address_detail,
+    )
+    at = _int_or_none(institution_id, "登记机构")
+    resident, created = service.do_register_resident(session, user, data, at)
     message = "居民已登记。" if created else "该身份证号码已经登记，已打开已有档案。"
     return _done(request, f"/residents/{resident.id}", message)
 
@@ -102,10 +131,13 @@ def register(
 
 
 @router.get("/residents/duplicates")
-def duplicates_page(request: Request, session: DB, user: PageUser, view: str = "open", page: int = 1) -> Response:
+def duplicates_page(
+    request: Request, session: DB, user: PageUser, view: str = "open", page: int = 1
+) -> Response:
     paging = PageRequest(page, _page_size(request))
     same = view == "same"
-    result = (service.list_same_person_reviews if same else service.list_duplicate_candidates)(session, user, paging)
+    lister = service.list_same_person_reviews if same else service.list_duplicate_candidates
+    result = lister(session, user, paging)
     return render(request, "residents/duplicates.html", page=result, view="same" if same else "open",
                   base_url="/residents/duplicates?" + urlencode({"view": "same" if same else "open"}),
                   can_write=user.has(Perm.RESIDENT_WRITE))
@@ -119,7 +151,8 @@ def review_duplicate(
     data = _form_model(DuplicateReviewIn, resident_a_id=resident_a_id, resident_b_id=resident_b_id,
                        decision=decision)
     service.do_review_duplicate(session, user, data.resident_a_id, data.resident_b_id, data.decision)
-    message = "已判定为不同的人。" if data.decision == "distinct" else "已判定为同一人，等待数据管理员处理（未合并）。"
+    message = ("已判定为不同的人。" if data.decision == "distinct"
+               else "已判定为同一人，等待数据管理员处理（未合并）。")
     return _done(request, "/residents/duplicates", message)
 
 
@@ -140,6 +173,7 @@ def resident_page(request: Request, session: DB, user: PageUser, resident_id: in
 @router.post("/residents/{resident_id:int}/reveal", dependencies=CSRF)
 def reveal(request: Request, session: DB, user: PageUser, resident_id: int, reason: FormStr = "") -> Response:
     number = service.reveal_id_number(session, user, resident_id, reason)
+    response: Response
     if request.headers.get("hx-request"):
         response = render(request, "residents/_id_number.html", number=number)
     else:
@@ -166,7 +200,9 @@ def record_key_population(
     code: FormStr = "", since: FormStr = "", until: FormStr = "",
 ) -> Response:
     data = _form_model(KeyPopulationIn, code=code, since=since, until=until)
-    _, created = service.do_record_key_population(session, user, resident_id, data.code, data.since, data.until)
+    _, created = service.do_record_key_population(
+        session, user, resident_id, data.code, data.since, data.until
+    )
     message = "重点人群已登记。" if created else "该重点人群在这段时间已有记录，未重复登记。"
     return _done(request, f"/residents/{resident_id}", message)
 

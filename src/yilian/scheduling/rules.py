@@ -26,9 +26,9 @@ from yilian.core.errors import Conflict, DomainError, Forbidden, ValidationFaile
 from yilian.scheduling.config import SchedulingPolicy
 
 __all__ = [
+    "Booker",
     "BookingChannel",
     "BookingFlags",
-    "Booker",
     "Pool",
     "PoolKind",
     "SlotInfo",

@@ -1,6 +1,7 @@
 """Central ORM models, one module per aggregate.  Importing this package registers all tables."""
 
 from yilian.db.models.audit import AuditLog
+from yilian.db.models.care import Encounter, Settlement, SimulationRun
 from yilian.db.models.identity import LoginAttempt, RoleGrant, User
 from yilian.db.models.registry import (
     Agreement,
@@ -33,6 +34,7 @@ __all__ = [
     "Department",
     "Division",
     "DuplicateReview",
+    "Encounter",
     "Grid",
     "GridDivision",
     "Institution",
@@ -42,6 +44,8 @@ __all__ = [
     "PracticeSite",
     "Practitioner",
     "Resident",
+    "Settlement",
+    "SimulationRun",
     "RoleGrant",
     "User",
 ]

@@ -44,9 +44,7 @@ class Weights:
         for name in ("rw", "mean_cost", "source"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         if not (self.city_avg_cost.is_finite() and self.city_avg_cost > ZERO):
-            raise ValidationFailed(
-                "地区次均住院费用（city_avg_cost）必须为正数。", code="weights_bad_city_avg"
-            )
+            raise ValidationFailed("地区次均住院费用（city_avg_cost）必须为正数。", code="weights_bad_city_avg")
         if set(self.rw) != set(self.mean_cost):
             raise ValidationFailed("权重表的 RW 与均次费用病组不一致。", code="weights_inconsistent")
 
@@ -60,9 +58,7 @@ def mean_grouped_cost(drgs: Sequence[str], costs: Sequence[Decimal]) -> Decimal:
                 total += cost
                 count += 1
         if count == 0:
-            raise ValidationFailed(
-                "没有已入组的住院病例，无法计算地区次均费用。", code="weights_no_grouped_stays"
-            )
+            raise ValidationFailed("没有已入组的住院病例，无法计算地区次均费用。", code="weights_no_grouped_stays")
         return total / count
 
 
@@ -76,30 +72,33 @@ def derive_weights(
     MDC is the last level: its mean is used whatever its count, since a stay that
     was grouped must be priced.
     """
-    # Running sums and counts per DRG, per ADRG (first three characters) and per MDC (first one).
-    levels: tuple[tuple[str, int | None], ...] = (("drg", None), ("adrg", 3), ("mdc", 1))
-    sums: tuple[dict[str, Decimal], ...] = ({}, {}, {})
-    counts: tuple[dict[str, int], ...] = ({}, {}, {})
-    total, n = ZERO, 0
+    # One pass over the stays keeps per-DRG sums only (one dict update per stay); the ADRG
+    # (first three characters) and MDC (first one) sums are rolled up from the few hundred DRGs.
+    drg_sums: dict[str, Decimal] = {}
+    drg_counts: dict[str, int] = {}
     with calc_context():
         for drg, cost in zip(drgs, costs, strict=True):
             if is_ungrouped(drg):
                 continue
             if not (cost.is_finite() and cost >= ZERO):
                 raise ValidationFailed(f"病组「{drg}」的费用「{cost}」无效。", code="settle_bad_cost")
+            drg_sums[drg] = drg_sums.get(drg, ZERO) + cost
+            drg_counts[drg] = drg_counts.get(drg, 0) + 1
+        if not drg_counts:
+            raise ValidationFailed("没有已入组的住院病例，无法计算权重。", code="weights_no_grouped_stays")
+        levels: tuple[tuple[str, int | None], ...] = (("drg", None), ("adrg", 3), ("mdc", 1))
+        sums: tuple[dict[str, Decimal], ...] = ({}, {}, {})
+        counts: tuple[dict[str, int], ...] = ({}, {}, {})
+        for drg in drg_sums:
             for (_, width), level_sums, level_counts in zip(levels, sums, counts, strict=True):
                 key = drg[:width]
-                level_sums[key] = level_sums.get(key, ZERO) + cost
-                level_counts[key] = level_counts.get(key, 0) + 1
-            total += cost
-            n += 1
-        if n == 0:
-            raise ValidationFailed("没有已入组的住院病例，无法计算权重。", code="weights_no_grouped_stays")
-        city = total / n
+                level_sums[key] = level_sums.get(key, ZERO) + drg_sums[drg]
+                level_counts[key] = level_counts.get(key, 0) + drg_counts[drg]
+        city = sum(drg_sums.values(), ZERO) / sum(drg_counts.values())
         rw: dict[str, Decimal] = {}
         mean: dict[str, Decimal] = {}
         source: dict[str, str] = {}
-        for drg in sorted(sums[0]):
+        for drg in sorted(drg_sums):
             for (name, width), level_sums, level_counts in zip(levels, sums, counts, strict=True):
                 key = drg[:width]
                 # The MDC is the last level: a grouped stay must be priced whatever the count.
@@ -157,10 +156,6 @@ def weights_from_rows(
             given_mean[drg] = avg
     city = city_from_file if city_from_file is not None else city_avg_cost
     if city is None:
-        raise ValidationFailed(
-            "权重表没有「*」行，也未给出地区次均费用（city_avg_cost）。", code="weights_no_city_avg"
-        )
+        raise ValidationFailed("权重表没有「*」行，也未给出地区次均费用（city_avg_cost）。", code="weights_no_city_avg")
     mean = {drg: given_mean.get(drg) or CALC_CONTEXT.multiply(value, city) for drg, value in rw.items()}
-    return Weights(
-        rw=rw, mean_cost=mean, city_avg_cost=city, source=dict.fromkeys(rw, "file"), version=version
-    )
+    return Weights(rw=rw, mean_cost=mean, city_avg_cost=city, source=dict.fromkeys(rw, "file"), version=version)
