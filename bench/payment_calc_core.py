@@ -52,7 +52,9 @@ def main(n: int) -> None:
 
     start = time.perf_counter()
     clearing = clear_year(
-        scored.institution_points, budget=budget, case_money_sums=case_money_by_institution(institutions, money)
+        scored.institution_points,
+        budget=budget,
+        case_money_sums=case_money_by_institution(institutions, money),
     )
     timings["year-end clearing"] = time.perf_counter() - start
 

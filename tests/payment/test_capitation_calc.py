@@ -48,7 +48,9 @@ def test_floored_at_zero() -> None:
 
 def test_several_teams_and_configured_rates() -> None:
     params = CapitationParams(per_capita=D("150.00"), outside_deduction=D("0.3"))
-    results = capitation_payments({"t1": TeamYear(2, 1, 1, D("100.00")), "t2": TeamYear(0, 0, 0, D("0.00"))}, params)
+    results = capitation_payments(
+        {"t1": TeamYear(2, 1, 1, D("100.00")), "t2": TeamYear(0, 0, 0, D("0.00"))}, params
+    )
     assert results["t1"].payment == D("270.00")
     assert results["t2"].payment == D("0.00")
 

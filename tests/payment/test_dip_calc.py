@@ -149,7 +149,9 @@ def test_cost_deviation_rules(cost: int, expected: Decimal, kind: str) -> None:
 
 def test_coefficient_chapter_fallback_and_unscored_cases() -> None:
     scorer = DipScorer(simple_catalogue(), DipParams(), LEVELS, COEFFICIENTS)
-    result = scorer.score(["S2", "T3", "T3"], ["K1", "NEW", "NEW"], ["K35", "I25.1", "Z99"], [D(1000), D(1000), D(250)])
+    result = scorer.score(
+        ["S2", "T3", "T3"], ["K1", "NEW", "NEW"], ["K35", "I25.1", "Z99"], [D(1000), D(1000), D(250)]
+    )
     assert result.scores == [D("85.00"), D(100), D(25)]
     assert result.groups == ["K1", "chapter:IX", ""]
     assert result.kinds == [KIND_NORMAL, KIND_NORMAL, KIND_UNSCORED]

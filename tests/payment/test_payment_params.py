@@ -206,7 +206,9 @@ def test_parse_assignments() -> None:
 
 
 def test_round_trip_through_json_reproduces_the_params() -> None:
-    p = apply_overrides(default_params(2023), {"budget": "98765.43", "surplus.split": "5:4:1", "outlier.low": "30%"})
+    p = apply_overrides(
+        default_params(2023), {"budget": "98765.43", "surplus.split": "5:4:1", "outlier.low": "30%"}
+    )
     p = PaymentParams(
         year=p.year,
         budget=p.budget,
@@ -304,7 +306,10 @@ _whatif_values = st.fixed_dictionaries(
             lambda t: ":".join(map(str, t))
         ),
         **{f"reimbursement.{place}": _share_text for place in PLACES},
-        **{f"deductible.{place}": st.integers(0, 500000).map(lambda c: str(Decimal(c).scaleb(-2))) for place in PLACES},
+        **{
+            f"deductible.{place}": st.integers(0, 500000).map(lambda c: str(Decimal(c).scaleb(-2)))
+            for place in PLACES
+        },
     },
 )
 

@@ -166,7 +166,9 @@ def test_ungrouped_and_unpriced_stays_are_paid_by_cost_and_flagged() -> None:
 def test_coefficient_override_per_institution() -> None:
     blended = blended_coefficient(D("0.85"), D("1.20"), own_weight=D("0.5"), lower=D("0.7"), upper=D("1.0"))
     assert blended == D("1.0")  # 1.025 bounded by the upper limit
-    assert blended_coefficient(D("0.85"), D("0.95"), own_weight=D("0.5"), lower=D("0.7"), upper=D("1")) == D("0.9")
+    assert blended_coefficient(D("0.85"), D("0.95"), own_weight=D("0.5"), lower=D("0.7"), upper=D("1")) == D(
+        "0.9"
+    )
     result = score_cases(
         ["S2"], ["FR23"], [D(4000)], weights=demo_weights(), params=PointMethodParams(),
         institution_levels=LEVELS, coefficients={"S2": D("0.9")},
@@ -350,7 +352,9 @@ _budget = st.integers(1, 10**13).map(lambda cents: D(cents) * CENT)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text("ABCDEFGH", min_size=1, max_size=4), _points, min_size=1, max_size=30), _budget)
+@given(
+    st.dictionaries(st.text("ABCDEFGH", min_size=1, max_size=4), _points, min_size=1, max_size=30), _budget
+)
 def test_institution_payments_sum_exactly_to_the_budget(points: dict[str, Decimal], budget: Decimal) -> None:
     if sum(points.values()) == 0:
         points = {**points, "Z": D(1)}
@@ -377,7 +381,9 @@ _cost = st.integers(0, 10**7).map(lambda cents: D(cents) * CENT)
     ),
     st.sampled_from(["default", "proportional", "none"]),
 )  # fmt: skip
-def test_scoring_is_deterministic_and_non_negative(rows: list[tuple[str, str, Decimal]], strategy: str) -> None:
+def test_scoring_is_deterministic_and_non_negative(
+    rows: list[tuple[str, str, Decimal]], strategy: str
+) -> None:
     params = PointMethodParams(outlier_strategy=strategy)
     insts, codes, costs = (list(col) for col in zip(*rows, strict=True))
     first = score_cases(insts, codes, costs, weights=demo_weights(), params=params, institution_levels=LEVELS)

@@ -60,7 +60,9 @@ def test_deductible_runs_on_across_a_referral() -> None:
     assert [r.episode_deductible_paid for r in results] == [D(200), D(500), D(1000)]
     assert results[1].fund == D("7275.00")  # (10,000 − 300) × 75 %
     # Going back down the deductible is already covered.
-    back = reimburse(Claim(D("1000.00"), D("1000.00"), "primary", episode_deductible_paid=D("500.00")), DEFAULTS)
+    back = reimburse(
+        Claim(D("1000.00"), D("1000.00"), "primary", episode_deductible_paid=D("500.00")), DEFAULTS
+    )
     assert back.deductible_applied == 0 and back.fund == D("900.00")
 
 
@@ -88,7 +90,10 @@ def test_place_helper() -> None:
     assert reimbursement_place(is_primary_care=True, in_county=True, referred=False) == "primary"
     assert reimbursement_place(is_primary_care=False, in_county=True, referred=True) == "county"
     assert reimbursement_place(is_primary_care=False, in_county=False, referred=True) == "out_of_county"
-    assert reimbursement_place(is_primary_care=True, in_county=False, referred=False) == "out_of_county_unreferred"
+    assert (
+        reimbursement_place(is_primary_care=True, in_county=False, referred=False)
+        == "out_of_county_unreferred"
+    )
 
 
 @pytest.mark.parametrize(

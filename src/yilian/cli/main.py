@@ -45,3 +45,7 @@ _mount()
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

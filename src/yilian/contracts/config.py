@@ -27,7 +27,7 @@ __all__ = [
 
 
 class PriorityBenefit(StrEnum):
-    """"一免三优先": 免挂号费, 优先预约专家门诊, 优先安排辅助检查, 优先安排住院 (002)."""
+    """The codes of "一免三优先": 免挂号费, 优先预约专家门诊, 优先安排辅助检查, 优先安排住院 (002)."""
 
     REGISTRATION_FEE_WAIVER = "registration_fee_waiver"
     PRIORITY_APPOINTMENT = "priority_appointment"

@@ -258,7 +258,7 @@ class InstitutionRef:
 def combination_refusal(
     chosen: Sequence[InstitutionRef], team_institution_id: int, policy: ContractPolicy
 ) -> DomainError | None:
-    """"1+1+1" combination signing: one institution per configured slot, in slot order.
+    """Combination signing ("1+1+1"): one institution per configured slot, in slot order.
 
     The first slot is the contracted team's own centre (the resident's first
     contact); the others are where the team refers the resident first.
@@ -293,7 +293,9 @@ def combination_refusal(
     return None
 
 
-def check_combination(chosen: Sequence[InstitutionRef], team_institution_id: int, policy: ContractPolicy) -> None:
+def check_combination(
+    chosen: Sequence[InstitutionRef], team_institution_id: int, policy: ContractPolicy
+) -> None:
     refusal = combination_refusal(chosen, team_institution_id, policy)
     if refusal is not None:
         raise refusal
@@ -367,9 +369,7 @@ def delivery_schedule(
             state = DeliveryState.DUE
         else:
             state = DeliveryState.UPCOMING
-        result.append(
-            Occurrence(occ.item_code, occ.seq, occ.window_start, occ.due_on, state, hit)
-        )
+        result.append(Occurrence(occ.item_code, occ.seq, occ.window_start, occ.due_on, state, hit))
     return tuple(result)
 
 

@@ -26,6 +26,8 @@ from yilian.contracts.rules import term_refusal
 from yilian.core.errors import DomainError, InvalidTransition, ValidationFailed
 
 __all__ = [
+    "CONTRACT_EVENT_NAMES_ZH",
+    "CONTRACT_STATUS_NAMES_ZH",
     "TERMINAL",
     "TERMINATION_REASON_NAMES_ZH",
     "TRANSITIONS",
@@ -55,6 +57,16 @@ TERMINAL: Final = frozenset(
 )
 
 
+CONTRACT_STATUS_NAMES_ZH: Final[dict[ContractStatus, str]] = {
+    ContractStatus.SIGNED: "已签约待生效",
+    ContractStatus.ACTIVE: "履约中",
+    ContractStatus.RENEWED: "已续约",
+    ContractStatus.SWITCHED: "已转签",
+    ContractStatus.TERMINATED: "已解约",
+    ContractStatus.EXPIRED: "已到期",
+}
+
+
 class ContractEvent(StrEnum):
     ACTIVATE = "activate"  # system, on the first day of the term
     RENEW = "renew"
@@ -62,6 +74,14 @@ class ContractEvent(StrEnum):
     TERMINATE = "terminate"
     EXPIRE = "expire"  # system, the day after the term's last day
 
+
+CONTRACT_EVENT_NAMES_ZH: Final[dict[ContractEvent, str]] = {
+    ContractEvent.ACTIVATE: "生效",
+    ContractEvent.RENEW: "续约",
+    ContractEvent.SWITCH: "转签",
+    ContractEvent.TERMINATE: "解约",
+    ContractEvent.EXPIRE: "到期",
+}
 
 TRANSITIONS: Final[Mapping[tuple[ContractStatus, ContractEvent], ContractStatus]] = {
     (ContractStatus.SIGNED, ContractEvent.ACTIVATE): ContractStatus.ACTIVE,
@@ -197,7 +217,7 @@ def contract_transition(
     target = TRANSITIONS.get((snap.status, inp.event))
     if target is None:
         raise InvalidTransition(
-            f"合同当前状态（{snap.status.value}）不能执行“{inp.event.value}”",
+            f"合同当前状态为“{CONTRACT_STATUS_NAMES_ZH[snap.status]}”，不能{CONTRACT_EVENT_NAMES_ZH[inp.event]}",
             code="invalid_transition",
             status=snap.status.value,
             event=inp.event.value,

@@ -7,6 +7,7 @@ missing or left at a placeholder.
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -76,8 +77,13 @@ def _resolve_secret(settings: Settings, name: str, value: str | None) -> str:
         return path.read_text().strip()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     generated = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(generated)
+    # O_EXCL: if two processes start at once, exactly one writes the key and both use it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(generated)
     return generated
 
 

@@ -161,7 +161,9 @@ def parse_catalogue_csv(text: str) -> list[CatalogueEntry]:
             kind: CatalogueKind | None = CatalogueKind(row["catalogue"].lower())
         except ValueError:
             kind = None
-            reasons.append(f"未知目录“{row['catalogue']}”（可选：{'、'.join(k.value for k in CatalogueKind)}）")
+            reasons.append(
+                f"未知目录“{row['catalogue']}”（可选：{'、'.join(k.value for k in CatalogueKind)}）"
+            )
         code = row["icd10"].upper()
         if not _ICD10.fullmatch(code):
             reasons.append(f"ICD-10编码“{row['icd10']}”格式不正确")
@@ -176,7 +178,9 @@ def parse_catalogue_csv(text: str) -> list[CatalogueEntry]:
         elif kind is not None:
             entries.append(CatalogueEntry(kind, code, row["name"], line))
     if header is None:
-        raise ValidationFailed("目录文件为空", code="catalogue_invalid", errors=[{"line": 0, "reason": "empty"}])
+        raise ValidationFailed(
+            "目录文件为空", code="catalogue_invalid", errors=[{"line": 0, "reason": "empty"}]
+        )
     if errors:
         listed = "；".join(f"第{e['line']}行：{e['reason']}" for e in errors[:10])
         more = f"（另有{len(errors) - 10}处）" if len(errors) > 10 else ""
@@ -220,7 +224,9 @@ class DeadlineSet:
         unknown = set(data) - known
         if unknown:
             raise ValidationFailed(
-                f"未知的时限配置项：{'、'.join(sorted(unknown))}", code="deadline_key_unknown", keys=sorted(unknown)
+                f"未知的时限配置项：{'、'.join(sorted(unknown))}",
+                code="deadline_key_unknown",
+                keys=sorted(unknown),
             )
         return cls(**{k: None if v is None else timedelta(seconds=v) for k, v in data.items()})
 
@@ -282,7 +288,7 @@ class ReferralPolicy:
     designated_centres: frozenset[int] = frozenset()
     catalogues: Catalogues = Catalogues()
     #: Expected catalogue sizes, checked when a catalogue is loaded (warnings only).
-    catalogue_sizes: Mapping[CatalogueKind, int] = TIANCHANG_CATALOGUE_SIZES
+    catalogue_sizes: Mapping[CatalogueKind, int] = field(default_factory=lambda: TIANCHANG_CATALOGUE_SIZES)
     #: How often the deadline job runs inside the app.
     tick_interval: timedelta = timedelta(minutes=5)
 

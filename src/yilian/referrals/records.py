@@ -22,50 +22,13 @@ from yilian.scheduling.rules import BookingFlags, PoolKind, SlotInfo
 from yilian.scheduling.states import AppointmentStatus
 
 __all__ = [
-    "SYSTEM",
-    "TERMINAL",
-    "ApplyBenefits",
-    "Approval",
-    "BookSlot",
-    "CancelFollowUpTask",
-    "CareKind",
-    "CareSetting",
-    "CloseCareRelationship",
-    "CompleteFollowUpTask",
-    "ContractTeam",
-    "CreateFollowUpTask",
-    "Decision",
-    "DeclineCode",
-    "Direction",
-    "Effect",
-    "EndBenefits",
-    "EndReason",
-    "EscalationKey",
-    "EscalationKind",
-    "Event",
-    "EventInput",
-    "FollowUp",
-    "FollowUpEvidence",
-    "FollowUpMode",
-    "FollowUpSource",
-    "Handover",
-    "HoldSlot",
-    "Notify",
-    "OpenCareRelationship",
-    "Outcome",
-    "Party",
-    "RecordEscalation",
-    "ReferralFacts",
-    "ReferralSnapshot",
-    "ReleaseSlot",
-    "RouteInbox",
-    "Routing",
-    "SetAppointmentStatus",
-    "SlotRef",
-    "SlotState",
-    "Status",
-    "SystemActor",
-    "Urgency",
+    "EVENT_NAMES_ZH", "STATUS_NAMES_ZH", "SYSTEM", "TERMINAL", "ApplyBenefits", "Approval", "BookSlot",
+    "CancelFollowUpTask", "CareKind", "CareSetting", "CloseCareRelationship", "CompleteFollowUpTask",
+    "ContractTeam", "CreateFollowUpTask", "Decision", "DeclineCode", "Direction", "Effect", "EndBenefits",
+    "EndReason", "EscalationKey", "EscalationKind", "Event", "EventInput", "FollowUp", "FollowUpEvidence",
+    "FollowUpMode", "FollowUpSource", "Handover", "HoldSlot", "Notify", "OpenCareRelationship", "Outcome",
+    "Party", "RecordEscalation", "ReferralFacts", "ReferralSnapshot", "ReleaseSlot", "RouteInbox",
+    "Routing", "SetAppointmentStatus", "SlotRef", "SlotState", "Status", "SystemActor", "Urgency",
     "next_snapshot",
 ]
 
@@ -88,6 +51,13 @@ class Status(StrEnum):
 
 
 TERMINAL: Final = frozenset({Status.COMPLETED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED})
+
+STATUS_NAMES_ZH: Final[dict[Status, str]] = {
+    Status.DRAFT: "草稿", Status.AWAITING_APPROVAL: "待外转审批", Status.REQUESTED: "待接收",
+    Status.ACCEPTED: "已接收", Status.SCHEDULED: "已预约", Status.NO_SHOW: "患者爽约",
+    Status.IN_CARE: "诊疗中", Status.CANCEL_REQUESTED: "申请撤回中", Status.COMPLETED: "已闭环",
+    Status.DECLINED: "已拒绝", Status.CANCELLED: "已撤回", Status.EXPIRED: "已超时",
+}  # fmt: skip
 
 
 class Event(StrEnum):
@@ -112,6 +82,16 @@ class Event(StrEnum):
     DEEM_APPROVAL = "deem_approval"  # row 19
     RECORD_FOLLOWUP = "record_followup"  # row 21
     FOLLOWUP_SEEN = "followup_seen"  # row 22
+
+
+EVENT_NAMES_ZH: Final[dict[Event, str]] = {
+    Event.SUBMIT: "提交", Event.APPROVE: "审批同意", Event.REJECT: "审批驳回", Event.CANCEL: "撤回",
+    Event.ACCEPT: "接收", Event.DECLINE: "拒绝", Event.SCHEDULE: "预约", Event.RESCHEDULE: "改约",
+    Event.MARK_NO_SHOW: "标记爽约", Event.CHECK_IN: "到诊/入院", Event.NOTE: "备注",
+    Event.COMPLETE: "反馈诊疗结果", Event.REQUEST_CANCEL: "申请撤回", Event.CONFIRM_CANCEL: "确认撤回",
+    Event.REASSIGN: "改派", Event.ESCALATE: "督办", Event.EXPIRE: "超时关闭", Event.AUTO_ACCEPT: "自动接收",
+    Event.DEEM_APPROVAL: "视同同意", Event.RECORD_FOLLOWUP: "记录随访", Event.FOLLOWUP_SEEN: "确认随访",
+}  # fmt: skip
 
 
 class Party(StrEnum):

@@ -19,15 +19,22 @@ from yilian.referrals.config import CatalogueKind, DeadlineSet, ReferralPolicy
 from yilian.referrals.records import (
     TERMINAL,
     Approval,
+    CancelFollowUpTask,
+    CareKind,
     CareSetting,
+    CloseCareRelationship,
     ContractTeam,
     Direction,
+    Effect,
+    EndBenefits,
     EscalationKey,
     EscalationKind,
     Event,
     Notify,
     Party,
     ReferralSnapshot,
+    ReleaseSlot,
+    SlotState,
     Status,
     Urgency,
 )
@@ -45,6 +52,7 @@ __all__ = [
     "direction_refusal",
     "due_actions",
     "eligibility_refusal",
+    "end_of_episode",
     "episode_benefits",
     "escalation_kind",
     "escalation_notice",
@@ -93,13 +101,17 @@ def direction_refusal(
         return ValidationFailed("无法确定机构级别，不能判断转诊方向", code="tier_unknown")
     if direction == Direction.UP and not (receiver_tier > sender_tier or receiver_designated):
         return ValidationFailed(
-            "上转须转往级别更高的机构或指定的专科中心", code="not_higher_tier",
-            sender_tier=sender_tier, receiver_tier=receiver_tier,
+            "上转须转往级别更高的机构或指定的专科中心",
+            code="not_higher_tier",
+            sender_tier=sender_tier,
+            receiver_tier=receiver_tier,
         )
     if direction == Direction.DOWN and not receiver_tier < sender_tier:
         return ValidationFailed(
-            "下转须转往级别更低的机构", code="not_lower_tier",
-            sender_tier=sender_tier, receiver_tier=receiver_tier,
+            "下转须转往级别更低的机构",
+            code="not_lower_tier",
+            sender_tier=sender_tier,
+            receiver_tier=receiver_tier,
         )
     return None
 
@@ -234,7 +246,7 @@ def auto_accept_applies(snap: ReferralSnapshot, policy: ReferralPolicy) -> bool:
 
 
 def episode_benefits(direction: Direction, policy: ReferralPolicy) -> frozenset[PriorityBenefit]:
-    """"一免三优先" for an accepted up or lateral episode; a down-referral gets none."""
+    """The "一免三优先" of an accepted up or lateral episode; a down-referral gets none."""
     return frozenset() if direction == Direction.DOWN else policy.benefits
 
 
@@ -248,7 +260,9 @@ def deadlines_for(direction: Direction, urgency: Urgency | None, policy: Referra
 
 def deadlines_of(snap: ReferralSnapshot, policy: ReferralPolicy) -> DeadlineSet:
     """The referral's copied deadlines; the policy's only for a referral not yet submitted."""
-    return snap.deadlines if snap.deadlines is not None else deadlines_for(snap.direction, snap.urgency, policy)
+    return (
+        snap.deadlines if snap.deadlines is not None else deadlines_for(snap.direction, snap.urgency, policy)
+    )
 
 
 def escalation_kind(status: Status, direction: Direction) -> EscalationKind | None:
@@ -280,7 +294,9 @@ def followup_on_time(on: date, due_at: datetime) -> bool:
     return on <= to_local(due_at).date()
 
 
-def pending_escalation(snap: ReferralSnapshot, policy: ReferralPolicy) -> tuple[EscalationKey, datetime] | None:
+def pending_escalation(
+    snap: ReferralSnapshot, policy: ReferralPolicy
+) -> tuple[EscalationKey, datetime] | None:
     """The escalation the current status watches and when it falls due (recorded or not)."""
     kind = escalation_kind(snap.status, snap.direction)
     entry = snap.status_entered_at
@@ -355,6 +371,29 @@ def due_actions(snap: ReferralSnapshot, now: datetime, policy: ReferralPolicy) -
     if fin is not None and fin[1] <= now:
         actions.append((fin[1], 1, DueAction(fin[0], fin[1])))
     return tuple(a for _, _, a in sorted(actions, key=lambda t: (t[0], t[1])))
+
+
+def end_of_episode(snap: ReferralSnapshot, target: Status) -> tuple[Effect, ...]:
+    """What a referral still holds is let go when it reaches a terminal ``target``.
+
+    REFERRAL.md: at every terminal status the open hold or booking is released
+    and the ``referred`` relationship closed.  Benefits cannot outlive their
+    episode either, and nobody owes the follow-up of a declined or cancelled
+    down-referral.
+    """
+    if target not in TERMINAL:
+        return ()
+    out: list[Effect] = []
+    slot = snap.slot
+    if slot is not None and slot.state in (SlotState.HELD, SlotState.BOOKED):
+        out.append(ReleaseSlot(slot.slot_id))
+    if snap.benefits:
+        out.append(EndBenefits())
+    if snap.accepted_at is not None:
+        out.append(CloseCareRelationship(CareKind.REFERRED, snap.receiving_institution_id))
+        if snap.direction == Direction.DOWN and target != Status.COMPLETED:
+            out.append(CancelFollowUpTask())
+    return tuple(out)
 
 
 def escalation_notice(snap: ReferralSnapshot, kind: EscalationKind) -> Notify:

@@ -13,7 +13,7 @@ release slots, benefits, care relationships, follow-up task, escalation row,
 notifications) for the service to execute.  A refusal is raised and changes
 nothing, because nothing has been written yet.
 
-The vocabulary and records live in ``records.py`` and are re-exported here.
+The vocabulary lives in ``records.py`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -24,27 +24,26 @@ from datetime import datetime
 from typing import Final
 
 from yilian.core.clock import to_local
-from yilian.core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from yilian.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from yilian.identity.principal import Principal
 from yilian.identity.roles import Role
 from yilian.referrals.config import ReferralPolicy
 from yilian.referrals.records import (
+    EVENT_NAMES_ZH,
+    STATUS_NAMES_ZH,
     SYSTEM,
     TERMINAL,
     ApplyBenefits,
     Approval,
     BookSlot,
-    CancelFollowUpTask,
     CareKind,
     CareSetting,
-    CloseCareRelationship,
     CompleteFollowUpTask,
     CreateFollowUpTask,
     Decision,
     DeclineCode,
     Direction,
     Effect,
-    EndBenefits,
     EndReason,
     EscalationKind,
     Event,
@@ -71,6 +70,7 @@ from yilian.referrals.rules import (
     auto_accept_applies,
     deadlines_for,
     deadlines_of,
+    end_of_episode,
     episode_benefits,
     escalation_notice,
     followup_due_at,
@@ -84,11 +84,11 @@ from yilian.scheduling.rules import PoolKind, booking_flags, effective_kind
 from yilian.scheduling.states import AppointmentStatus
 
 __all__ = [  # noqa: RUF022 - the vocabulary (from records.py) first, then the machine
-    "SYSTEM", "TERMINAL", "Approval", "CareSetting", "DeclineCode", "Direction", "EndReason",
-    "EscalationKind", "Event", "Party", "Status", "SystemActor", "Urgency",
+    "EVENT_NAMES_ZH", "STATUS_NAMES_ZH", "SYSTEM", "TERMINAL", "Approval", "CareSetting", "DeclineCode",
+    "Direction", "EndReason", "EscalationKind", "Event", "Party", "Status", "SystemActor", "Urgency",
     "EVENT_PARTIES", "RULES", "TRANSITIONS", "Actor", "Rule", "draft_author_refusal", "events_allowed",
-    "find_rule", "next_snapshot", "resolve_party", "transition",
-]
+    "find_rule", "next_snapshot", "require_found", "resolve_party", "transition",
+]  # fmt: skip
 
 Actor = Principal | SystemActor
 
@@ -163,7 +163,9 @@ _BY_KEY: Final = _index(RULES)
 
 #: ``{(from_status, event): possible to_statuses}`` over all directions.
 TRANSITIONS: Final[Mapping[tuple[Status, Event], frozenset[Status]]] = {
-    key: frozenset(t for r in RULES if r.event == key[1] and key[0] in r.sources for t in r.targets or (key[0],))
+    key: frozenset(
+        t for r in RULES if r.event == key[1] and key[0] in r.sources for t in r.targets or (key[0],)
+    )
     for key in {(s, e) for (s, e, _d) in _BY_KEY}
 }
 #: Who may fire each event (the same for every row of an event).
@@ -217,7 +219,8 @@ def resolve_party(snap: ReferralSnapshot, event: Event, actor: Actor) -> Party |
     # Receiver side (rows 5–12, 14, 21); row 15 also the receiving institution's consortium office.
     as_clinician = snap.receiving_institution_id in clinician_at
     office_may = Party.RECEIVING_OFFICE in parties
-    as_office = office_may and snap.receiving_consortium_id is not None and snap.receiving_consortium_id in officer_for
+    receiving_office = snap.receiving_consortium_id
+    as_office = office_may and receiving_office is not None and receiving_office in officer_for
     if as_clinician or as_office:
         if own:  # a dispatched specialist holding roles at both ends still may not act on their own
             return Forbidden("不能处理本人发出的转诊", code="own_referral")
@@ -277,19 +280,7 @@ class _Ctx:
         """Assemble the decision; a terminal target also releases what the episode still holds."""
         snap = self.snap
         target = snap.status if to is None else to
-        out = list(effects)
-        if target in TERMINAL:
-            # REFERRAL.md: at every terminal status the open hold or booking is released and the
-            # `referred` relationship closed; the benefits cannot outlive their episode either.
-            slot = snap.slot
-            if slot is not None and slot.state in (SlotState.HELD, SlotState.BOOKED):
-                out.append(ReleaseSlot(slot.slot_id))
-            if snap.benefits:
-                out.append(EndBenefits())
-            if snap.accepted_at is not None:
-                out.append(CloseCareRelationship(CareKind.REFERRED, snap.receiving_institution_id))
-                if snap.direction == Direction.DOWN and target != Status.COMPLETED:
-                    out.append(CancelFollowUpTask())  # nobody owes a follow-up of a declined referral
+        out = (*effects, *end_of_episode(snap, target))
         escalation = self.inp.event == Event.ESCALATE  # an escalation row is not a transition row
         return Decision(
             row=self.rule.row,
@@ -306,7 +297,7 @@ class _Ctx:
             approval=approval,
             deadlines=deadlines_for(snap.direction, snap.urgency, self.policy) if submitted else None,
             care_setting=care_setting,
-            effects=tuple(out),
+            effects=out,
             follow_on=follow_on,
         )
 
@@ -339,7 +330,8 @@ def _reject(c: _Ctx) -> Decision:
     if _blank(c.inp.reason):
         raise _reason_required("驳回外转申请")
     notify = _notify(Party.SENDER, topic="approval_rejected")
-    return c.decide(Status.DECLINED, [notify], approval=Approval.REJECTED, end_reason=EndReason.APPROVAL_REJECTED)
+    end = EndReason.APPROVAL_REJECTED
+    return c.decide(Status.DECLINED, [notify], approval=Approval.REJECTED, end_reason=end)
 
 
 def _cancel(c: _Ctx) -> Decision:
@@ -350,7 +342,8 @@ def _cancel(c: _Ctx) -> Decision:
     if status == Status.REQUESTED:
         notify.append(_notify(Party.RECEIVER, topic="cancelled"))
     elif status == Status.AWAITING_APPROVAL:
-        notify.append(_notify(Party.REFERRAL_OFFICE, topic="cancelled", office=c.snap.governing_consortium_id))
+        office = c.snap.governing_consortium_id
+        notify.append(_notify(Party.REFERRAL_OFFICE, topic="cancelled", office=office))
     return c.decide(Status.CANCELLED, notify, end_reason=EndReason.CANCELLED_BY_SENDER)
 
 
@@ -479,7 +472,8 @@ def _followup(c: _Ctx) -> Decision:
     else:
         ev = inp.evidence
         places = () if ev is None else (ev.institution_id, ev.parent_institution_id)
-        if ev is None or snap.receiving_institution_id not in places or accepted_on is None or ev.on < accepted_on:
+        at_receiver = snap.receiving_institution_id in places
+        if ev is None or not at_receiver or accepted_on is None or ev.on < accepted_on:
             raise _not_due("随访确认")  # not a follow-up of this referral: the handler ignores it
         on, source, evidence_id = ev.on, ev.source, ev.event_id
     due_at = followup_due_at(snap, c.policy)
@@ -500,11 +494,9 @@ def _escalate(c: _Ctx) -> Decision:
     return c.decide(None, [RecordEscalation(esc[0]), escalation_notice(c.snap, esc[0].kind)])
 
 
-_EXPIRY_REASONS: Final = {
-    Status.REQUESTED: EndReason.EXPIRED_UNANSWERED,
-    Status.AWAITING_APPROVAL: EndReason.APPROVAL_EXPIRED,
-    Status.NO_SHOW: EndReason.NO_SHOW_LAPSED,
-}
+_EXPIRY_REASONS: Final = {Status.REQUESTED: EndReason.EXPIRED_UNANSWERED,
+                           Status.AWAITING_APPROVAL: EndReason.APPROVAL_EXPIRED,
+                           Status.NO_SHOW: EndReason.NO_SHOW_LAPSED}  # fmt: skip
 
 
 def _deadline_final(c: _Ctx) -> Decision:
@@ -518,7 +510,8 @@ def _deadline_final(c: _Ctx) -> Decision:
         return c.decide(Status.REQUESTED, [notify], approval=Approval.DEEMED)
     if snap.status == Status.AWAITING_APPROVAL:
         # The receiver never saw a request still waiting for approval: tell the office instead.
-        notify = _notify(Party.SENDER, Party.REFERRAL_OFFICE, topic="expired", office=snap.governing_consortium_id)
+        office = snap.governing_consortium_id
+        notify = _notify(Party.SENDER, Party.REFERRAL_OFFICE, topic="expired", office=office)
     else:
         notify = _notify(Party.SENDER, Party.RECEIVER, topic="expired")
     return c.decide(Status.EXPIRED, [notify], end_reason=_EXPIRY_REASONS[snap.status])
@@ -549,6 +542,13 @@ _HANDLERS: Final[Mapping[Event, Callable[[_Ctx], Decision]]] = {
 }
 
 
+def require_found(snap: ReferralSnapshot | None, referral_id: int) -> ReferralSnapshot:
+    """Integrity case 1, first of the checks: the service's lookup came back empty."""
+    if snap is None:
+        raise NotFound("转诊单不存在", code="referral_not_found", referral_id=referral_id)
+    return snap
+
+
 def transition(
     snap: ReferralSnapshot, inp: EventInput, actor: Actor, now: datetime, policy: ReferralPolicy
 ) -> Decision:
@@ -569,13 +569,12 @@ def transition(
         if inp.version is None:
             raise ValidationFailed("缺少版本号，请刷新后重试", code="version_required")
         if inp.version != snap.version:
-            raise Conflict(
-                "该转诊已被他人更新，请刷新后重试", code="stale_version", expected=snap.version, given=inp.version
-            )
+            message = "该转诊已被他人更新，请刷新后重试"
+            raise Conflict(message, code="stale_version", expected=snap.version, given=inp.version)
     rule = find_rule(snap.status, inp.event, snap.direction)
     if rule is None:
         raise InvalidTransition(
-            f"转诊当前状态（{snap.status.value}）不能执行“{inp.event.value}”",
+            f"转诊当前状态为“{STATUS_NAMES_ZH[snap.status]}”，不能{EVENT_NAMES_ZH[inp.event]}",
             code="invalid_transition",
             status=snap.status.value,
             event=inp.event.value,

@@ -63,7 +63,7 @@ async def consortium_create(request: Request, session: DB, user: PageUser) -> Re
     data = await form_model(request, ConsortiumIn)
     c = consortia.do_create_consortium(session, user, data)
     flash(request, f"已创建医联体「{c.name}」。")
-    return RedirectResponse(f"/consortia/{c.code}", status_code=303)
+    return _back(request, f"/consortia/{c.code}")
 
 
 @router.get("/consortia/{code}")

@@ -52,7 +52,7 @@ def register_resident(
     resident, created = service.do_register_resident(session, user, body, body.institution_id)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return RegisterOut(**asdict(service.summarise(resident)), created=created)
+    return RegisterOut(**asdict(service.summarise(session, resident)), created=created)
 
 
 @router.get("/residents", response_model=PageOut[ResidentOut], summary="按姓名或身份证号码查找居民")

@@ -76,6 +76,13 @@ def division(session: Session, code: str) -> Division | None:
     return session.get(Division, code)
 
 
+def division_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).tuples()
+    return {code: name for code, name in rows}
+
+
 def institution_name(session: Session, institution_id: int) -> str | None:
     return session.scalar(select(Institution.name).where(Institution.id == institution_id))
 

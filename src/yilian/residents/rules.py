@@ -32,6 +32,7 @@ __all__ = [
     "Period",
     "Scheme",
     "age_on",
+    "care_kind_name",
     "check_birth_date",
     "check_care_kind",
     "check_decision",
@@ -231,6 +232,14 @@ def check_care_kind(value: str) -> CareKind:
         return CareKind(value)
     except ValueError:
         raise ValidationFailed(f"未知的关系类型“{value}”", code="care_kind_unknown") from None
+
+
+def care_kind_name(kind: str) -> str:
+    """The Chinese name of a relationship kind; a kind a later feature adds shows as its code."""
+    try:
+        return CARE_KIND_NAMES_ZH[CareKind(kind)]
+    except ValueError:
+        return kind
 
 
 def check_decision(value: str) -> DuplicateDecision:

@@ -49,6 +49,7 @@ class ResidentOut(BaseModel):
     id_masked: str | None = Field(description="脱敏的身份证号码，如 3201**********1234；无证件时为空")
     phone_masked: str | None
     address_division_code: str | None
+    address_division_name: str | None = Field(description="住址乡镇（街道）名称")
     created_at: datetime
 
 
@@ -102,12 +103,14 @@ class CareRelationshipOut(BaseModel):
 
 
 class ResidentDetailOut(ResidentOut):
-    address_division_name: str | None
     address_detail: str | None = Field(description="详细住址（仅在档案详情中解密显示，读取已留痕）")
     enrolments: list[EnrolmentOut]
     key_populations: list[KeyPopulationOut] = Field(description="登记的重点人群")
     derived_key_populations: list[str] = Field(
         description="按出生日期判定的重点人群代码（elderly_65、child_0_6）"
+    )
+    care_relationships: list[CareRelationshipOut] = Field(
+        description="与医疗机构的建档、签约、转诊、就诊关系"
     )
 
 

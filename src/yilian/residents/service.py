@@ -10,6 +10,7 @@ into the database, and never travel further in clear.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -53,25 +54,35 @@ class ResidentSummary:
     id_masked: str | None
     phone_masked: str | None
     address_division_code: str | None
+    address_division_name: str | None
     created_at: datetime
 
-    @classmethod
-    def of(cls, r: Resident, today: date) -> ResidentSummary:
-        return cls(**_summary_fields(r, today))
 
-
-def summarise(r: Resident) -> ResidentSummary:
-    """The list form of a resident, ages as of today (China's date)."""
-    return ResidentSummary.of(r, today_local())
-
-
-def _summary_fields(r: Resident, today: date) -> dict[str, Any]:
+def _summary_fields(r: Resident, today: date, division_name: str | None) -> dict[str, Any]:
     return {
         "id": r.id, "name": r.name, "sex": r.sex, "sex_name": rules.SEX_NAMES_ZH.get(r.sex, "未知"),
         "birth_date": r.birth_date, "age": rules.age_on(r.birth_date, today), "id_masked": r.id_masked,
         "phone_masked": r.phone_masked, "address_division_code": r.address_division_code,
-        "created_at": r.created_at,
+        "address_division_name": division_name, "created_at": r.created_at,
     }
+
+
+def _summariser(session: Session, residents: Iterable[Resident]) -> Callable[[Resident], ResidentSummary]:
+    """Summaries for a page of residents: one query for all their township names, ages as of today."""
+    names = repository.division_names(session, {r.address_division_code for r in residents
+                                                if r.address_division_code})
+    today = today_local()
+
+    def summary(r: Resident) -> ResidentSummary:
+        name = names.get(r.address_division_code) if r.address_division_code else None
+        return ResidentSummary(**_summary_fields(r, today, name))
+
+    return summary
+
+
+def summarise(session: Session, r: Resident) -> ResidentSummary:
+    """The list form of one resident."""
+    return _summariser(session, [r])(r)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,6 @@ class CareRelationshipView:
 class ResidentRecord(ResidentSummary):
     """The whole record, for a reader in scope; building it is an audited read."""
 
-    address_division_name: str | None
     address_detail: str | None
     enrolments: list[EnrolmentView]
     key_populations: list[KeyPopulationView]
@@ -214,6 +224,10 @@ def _address_code(session: Session, code: str | None, *, required: bool) -> str 
 def _ensure_care_relationship(
     session: Session, actor: Principal, resident_id: int, institution_id: int, kind: CareKind, since: date
 ) -> tuple[CareRelationship, bool]:
+    # Lock the resident first: two requests relating one resident to one institution at once
+    # (the same number registered twice in parallel) then check in turn, and the second sees
+    # the first's row instead of adding a duplicate.
+    repository.resident_for_update(session, resident_id)
     existing = repository.active_care_relationship(session, resident_id, institution_id, kind, since)
     if existing is not None:
         return existing, False
@@ -325,7 +339,8 @@ def search_residents(
         # One row per search, without the query: a name typed into the box is personal data too.
         audit.record(session, actor, "search", "resident",
                      detail=f"按姓名查找居民：第{page.number}页，{len(items)}条")
-    return _page([ResidentSummary.of(r, today) for r in items], total, page)
+    summary = _summariser(session, items)
+    return _page([summary(r) for r in items], total, page)
 
 
 def get_resident(session: Session, actor: Principal, resident_id: int) -> ResidentRecord:
@@ -337,15 +352,14 @@ def get_resident(session: Session, actor: Principal, resident_id: int) -> Reside
     today = today_local()
     div = repository.division(session, r.address_division_code) if r.address_division_code else None
     return ResidentRecord(
-        **_summary_fields(r, today),
-        address_division_name=div.name if div else None,
+        **_summary_fields(r, today, div.name if div else None),
         address_detail=cipher().decrypt(r.address_detail_cipher) if r.address_detail_cipher else None,
         enrolments=[enrolment_view(e) for e in repository.enrolments_of(session, r.id)],
         key_populations=[key_population_view(kp) for kp in repository.key_populations_of(session, r.id)],
         derived_key_populations=[kp.value for kp in rules.derived_key_populations(r.birth_date, today)],
         care_relationships=[
             CareRelationshipView(institution_id=rel.institution_id, institution_name=inst_name, kind=rel.kind,
-                                 kind_name=rules.CARE_KIND_NAMES_ZH.get(CareKind(rel.kind), rel.kind),
+                                 kind_name=rules.care_kind_name(rel.kind),
                                  since=rel.since, until=rel.until)
             for rel, inst_name in repository.care_relationships_of(session, r.id)
         ],
@@ -492,8 +506,8 @@ def list_duplicate_candidates(session: Session, actor: Principal, page: PageRequ
     pairs, total = repository.duplicate_candidates(session, _scope_for(session, actor), page)
     audit.record(session, actor, "search", "duplicate_review",
                  detail=f"查看疑似重复居民：第{page.number}页，{len(pairs)}对")
-    today = today_local()
-    items = [DuplicatePair(ResidentSummary.of(a, today), ResidentSummary.of(b, today)) for a, b in pairs]
+    summary = _summariser(session, [r for pair in pairs for r in pair])
+    items = [DuplicatePair(summary(a), summary(b)) for a, b in pairs]
     return _page(items, total, page)
 
 
@@ -501,9 +515,9 @@ def list_same_person_reviews(session: Session, actor: Principal, page: PageReque
     """Pairs judged to be one person, waiting for a data steward (this module never merges)."""
     actor.require(Perm.RESIDENT_READ)
     rows, total = repository.reviews_marked_same(session, _scope_for(session, actor), page)
-    today = today_local()
-    return _page([ReviewedPair(ResidentSummary.of(a, today), ResidentSummary.of(b, today), rv.decision,
-                               rv.reviewed_at) for rv, a, b in rows], total, page)
+    summary = _summariser(session, [r for _, a, b in rows for r in (a, b)])
+    items = [ReviewedPair(summary(a), summary(b), rv.decision, rv.reviewed_at) for rv, a, b in rows]
+    return _page(items, total, page)
 
 
 def do_review_duplicate(

@@ -148,12 +148,12 @@ def pool_access_refusal(pool: Pool, slot_start: datetime, booker: Booker, now: d
     # (a contracted resident who is also referred may still use it).
     if _contract_pool_open(pool, booker):
         return None
-    return Forbidden(
-        "该号源为签约居民预留号源，仅向签约居民开放", code="pool_not_open", pool_kind=kind.value
-    )
+    return Forbidden("该号源为签约居民预留号源，仅向签约居民开放", code="pool_not_open", pool_kind=kind.value)
 
 
-def no_show_blocked_until(no_shows: Iterable[datetime], now: datetime, policy: SchedulingPolicy) -> datetime | None:
+def no_show_blocked_until(
+    no_shows: Iterable[datetime], now: datetime, policy: SchedulingPolicy
+) -> datetime | None:
     """Repeated no-show rule: with ``limit`` no-shows in the trailing window, self-booking is blocked.
 
     The block lifts when enough of them leave the window, i.e. at the

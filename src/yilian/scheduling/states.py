@@ -18,6 +18,8 @@ from yilian.core.errors import DomainError, InvalidTransition, ValidationFailed
 from yilian.scheduling.config import SchedulingPolicy
 
 __all__ = [
+    "APPOINTMENT_EVENT_NAMES_ZH",
+    "APPOINTMENT_STATUS_NAMES_ZH",
     "TERMINAL",
     "TRANSITIONS",
     "AppointmentEvent",
@@ -36,7 +38,18 @@ class AppointmentStatus(StrEnum):
     COMPLETED = "completed"
 
 
-TERMINAL: Final = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW, AppointmentStatus.COMPLETED})
+TERMINAL: Final = frozenset(
+    {AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW, AppointmentStatus.COMPLETED}
+)
+
+
+APPOINTMENT_STATUS_NAMES_ZH: Final[dict[AppointmentStatus, str]] = {
+    AppointmentStatus.BOOKED: "已预约",
+    AppointmentStatus.CANCELLED: "已取消",
+    AppointmentStatus.CHECKED_IN: "已签到",
+    AppointmentStatus.NO_SHOW: "爽约",
+    AppointmentStatus.COMPLETED: "已完成",
+}
 
 
 class AppointmentEvent(StrEnum):
@@ -45,6 +58,13 @@ class AppointmentEvent(StrEnum):
     MARK_NO_SHOW = "mark_no_show"
     COMPLETE = "complete"
 
+
+APPOINTMENT_EVENT_NAMES_ZH: Final[dict[AppointmentEvent, str]] = {
+    AppointmentEvent.CANCEL: "取消",
+    AppointmentEvent.CHECK_IN: "签到",
+    AppointmentEvent.MARK_NO_SHOW: "标记爽约",
+    AppointmentEvent.COMPLETE: "完成",
+}
 
 TRANSITIONS: Final[Mapping[tuple[AppointmentStatus, AppointmentEvent], AppointmentStatus]] = {
     (AppointmentStatus.BOOKED, AppointmentEvent.CANCEL): AppointmentStatus.CANCELLED,
@@ -82,7 +102,7 @@ def appointment_transition(
     target = TRANSITIONS.get((snap.status, event))
     if target is None:
         raise InvalidTransition(
-            f"预约当前状态（{snap.status.value}）不能执行“{event.value}”",
+            f"预约当前状态为“{APPOINTMENT_STATUS_NAMES_ZH[snap.status]}”，不能{APPOINTMENT_EVENT_NAMES_ZH[event]}",
             code="invalid_transition",
             status=snap.status.value,
             event=event.value,

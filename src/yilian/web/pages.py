@@ -20,6 +20,11 @@ def health(session: DB) -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
 @router.get("/")
 def home(request: Request, session: DB, user: PageUser) -> Response:
     overview = registry.overview(session, user)

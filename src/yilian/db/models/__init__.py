@@ -2,7 +2,28 @@
 
 from yilian.db.models.audit import AuditLog
 from yilian.db.models.care import Encounter, Settlement, SimulationRun
+from yilian.db.models.contracts import (
+    Contract,
+    ContractCombination,
+    ContractDelivery,
+    ContractPackage,
+    ContractPolicySetting,
+    FamilyDoctorTeam,
+    FamilyDoctorTeamMember,
+    ServicePackage,
+    ServicePackageItem,
+)
 from yilian.db.models.identity import LoginAttempt, RoleGrant, User
+from yilian.db.models.notifications import Notification
+from yilian.db.models.referrals import (
+    ReferralCatalogueEntry,
+    ReferralDesignatedCentre,
+    ReferralEpisode,
+    ReferralEscalation,
+    ReferralEvent,
+    ReferralFollowUpTask,
+    ReferralPolicySetting,
+)
 from yilian.db.models.registry import (
     Agreement,
     Consortium,
@@ -23,29 +44,60 @@ from yilian.db.models.residents import (
     KeyPopulation,
     Resident,
 )
+from yilian.db.models.scheduling import (
+    Appointment,
+    Schedule,
+    SchedulingPolicySetting,
+    Slot,
+    SlotPool,
+    Ward,
+)
 
 __all__ = [
     "Agreement",
+    "Appointment",
     "AuditLog",
     "CareRelationship",
     "Consortium",
     "ConsortiumAffiliation",
     "ConsortiumMembership",
+    "Contract",
+    "ContractCombination",
+    "ContractDelivery",
+    "ContractPackage",
+    "ContractPolicySetting",
     "Department",
     "Division",
     "DuplicateReview",
     "Encounter",
+    "FamilyDoctorTeam",
+    "FamilyDoctorTeamMember",
     "Grid",
     "GridDivision",
     "Institution",
     "InsuranceEnrolment",
     "KeyPopulation",
     "LoginAttempt",
+    "Notification",
     "PracticeSite",
     "Practitioner",
+    "ReferralCatalogueEntry",
+    "ReferralDesignatedCentre",
+    "ReferralEpisode",
+    "ReferralEscalation",
+    "ReferralEvent",
+    "ReferralFollowUpTask",
+    "ReferralPolicySetting",
     "Resident",
+    "Schedule",
+    "SchedulingPolicySetting",
+    "ServicePackage",
+    "ServicePackageItem",
     "Settlement",
     "SimulationRun",
     "RoleGrant",
+    "Slot",
+    "SlotPool",
     "User",
+    "Ward",
 ]

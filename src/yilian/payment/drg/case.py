@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -27,12 +26,13 @@ MAX_AGE_YEARS = 150
 MAX_AGE_DAYS = 365
 
 
-@dataclass(frozen=True, slots=True)
-class DrgCase:
+class DrgCase(NamedTuple):
     """Sex 1 male / 2 female; ``age_days`` only matters when ``age_years`` is 0.
 
     ``birth_weight_g`` of 0 means not recorded (as on the 病案首页). Codes are kept
-    exactly as given: the rule tables match them without normalisation.
+    exactly as given: the rule tables match them without normalisation. A NamedTuple
+    rather than a frozen dataclass: equally immutable, and built in half the time,
+    which counts when a file has a million rows.
     """
 
     sex: int
@@ -50,8 +50,14 @@ class CaseError(NamedTuple):
     message: str
 
 
+def shown(value: object) -> str:
+    """Input echoed in a message, with control characters escaped: messages stay one line."""
+    text = str(value)
+    return text if text.isprintable() else "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def sex_error(value: object) -> CaseError:
-    return CaseError(Reason.INVALID_SEX, f"性别须为 1（男）或 2（女），而不是「{value}」")
+    return CaseError(Reason.INVALID_SEX, f"性别须为 1（男）或 2（女），而不是「{shown(value)}」")
 
 
 def age_error(detail: str) -> CaseError:
@@ -59,6 +65,8 @@ def age_error(detail: str) -> CaseError:
 
 
 _SEX = {"1": 1, "2": 2}
+# Ages as text → number, so the common case costs one dict lookup.
+_SMALL = {str(n): n for n in range(MAX_AGE_DAYS + 1)}
 
 
 def _number(text: str) -> int | None:
@@ -90,28 +98,25 @@ def parse_case(
     procedures: str,
 ) -> DrgCase | CaseError:
     """Read the text fields of one discharge (as in ``oracle-cases.csv``)."""
-    sex_value = _SEX.get(sex.strip())
+    sex_value = _SEX.get(sex) or _SEX.get(sex.strip())
     if sex_value is None:
         return sex_error(sex)
-    years = _number(age_years)
+    years = _SMALL.get(age_years)
     if years is None:
-        return age_error(f"年龄（岁）为「{age_years}」")
+        years = _number(age_years)
+        if years is None:
+            return age_error(f"年龄（岁）为「{shown(age_years)}」")
     days: int | None = None
     # 年龄不足1周岁的年龄（天）: meaningless past the first year, so not read there.
-    if years == 0 and age_days.strip():
-        days = _number(age_days)
+    if years == 0 and age_days and not age_days.isspace():
+        days = _SMALL.get(age_days)
         if days is None:
-            return age_error(f"年龄（天）为「{age_days}」")
+            days = _number(age_days)
+            if days is None:
+                return age_error(f"年龄（天）为「{shown(age_days)}」")
     weight: int | None = None
-    if birth_weight_g.strip():
+    if birth_weight_g and not birth_weight_g.isspace():
         weight = _number(birth_weight_g)
         if weight is None:
-            return CaseError(Reason.INVALID_BIRTH_WEIGHT, f"出生体重无法识别：「{birth_weight_g}」")
-    return DrgCase(
-        sex=sex_value,
-        age_years=years,
-        diagnoses=split_codes(diagnoses),
-        procedures=split_codes(procedures),
-        age_days=days,
-        birth_weight_g=weight,
-    )
+            return CaseError(Reason.INVALID_BIRTH_WEIGHT, f"出生体重无法识别：「{shown(birth_weight_g)}」")
+    return DrgCase(sex_value, years, split_codes(diagnoses), split_codes(procedures), days, weight)

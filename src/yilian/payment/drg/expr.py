@@ -73,9 +73,7 @@ Node = Pred | And | Or
 TRUE = Pred("true")
 
 # Keyword predicates and the numeric ones (name, pattern of the number).
-_KEYWORDS = frozenset(
-    {"pdx", "anydx", "pproc", "pproc_or", "no_or_proc", "newborn", "male", "female", "true"}
-)
+_KEYWORDS = frozenset({"pdx", "anydx", "pproc", "pproc_or", "no_or_proc", "newborn", "male", "female", "true"})
 _NUMERIC = re.compile(r"(proc:|age_years=|weight<|weight>=|parts>=)([0-9]+)")
 _TOKEN = re.compile(r"\s*(?:([()|&])|([^\s()|&]+))")
 

@@ -18,7 +18,7 @@ Two paths compute the same result:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from yilian.payment.drg.case import (
@@ -29,9 +29,10 @@ from yilian.payment.drg.case import (
     Reason,
     age_error,
     sex_error,
+    shown,
 )
 from yilian.payment.drg.expr import TRUE, Check, Node, Pred, RuleEnv, assume, compile_rule, implies
-from yilian.payment.drg.pack import AdrgDef, MdcDef, RulePack, load_pack
+from yilian.payment.drg.pack import AdrgDef, MdcDef, RulePack, collector_paused, load_pack
 from yilian.payment.drg.result import (
     UNGROUPED_DRG,
     AdrgTried,
@@ -45,16 +46,32 @@ from yilian.payment.drg.result import (
 PDX = Pred("pdx")
 PPROC_OR = Pred("pproc_or")
 
-# Hot-path shapes, as tuples because unpacking them in a loop is the cheapest access:
-# an ADRG (or the QY step): (residual check or None, fixed result or None, result by level)
-Levels = tuple[GroupResult, GroupResult, GroupResult]
-Item = tuple[Check | None, GroupResult | None, Levels | None]
+PPROC = Pred("pproc")
+
+# Hot-path shapes are tuples because unpacking them in a loop is the cheapest access.
+Levels = tuple[GroupResult, GroupResult, GroupResult]  # result at complication level 0, 1, 2
+Outcome = tuple[GroupResult | None, Levels | None]  # a fixed result, or one per level
+# One step inside an MDC: (residual check or None, run or None, fixed result, levels). A *run*
+# replaces consecutive ADRGs whose whole remaining rule is ``pproc``: principal procedure →
+# the outcome of the first of them listing it, one dict lookup instead of a call per ADRG.
+Item = tuple[Check | None, dict[str, Outcome] | None, GroupResult | None, Levels | None]
 # an MDC: (residual entry check or None, its candidate items, its definition)
 Step = tuple[Check | None, tuple[Item, ...], MdcDef]
 # an MDC's index: (residual entry, definition, principal → candidate items, items for other codes)
 _MdcIndex = tuple[Check | None, MdcDef, dict[str, tuple[Item, ...]], tuple[Item, ...]]
 # Explain path: (code, rule text, full check, fixed result or None, by level or None, is QY)
 FullItem = tuple[str, str, Check, GroupResult | None, Levels | None, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """An ADRG (or the QY step) before indexing: its residual rule given ``pdx`` where implied."""
+
+    check: Check | None
+    table: frozenset[str] | None  # table 1 when the residual is exactly ``pproc``
+    outcome: Outcome
+    needs_pdx: bool
+    dx_list: frozenset[str]
 
 
 class Grouper:
@@ -66,9 +83,7 @@ class Grouper:
         self._known_px = pack.known_procedures()
         self._exclusion = pack.exclusion
         # One lookup per secondary: code → (2 = MCC / 1 = CC, its exclusion table).
-        self._complication = {c: (1, t) for c, t in pack.cc.items()} | {
-            c: (2, t) for c, t in pack.mcc.items()
-        }
+        self._complication = {c: (1, t) for c, t in pack.cc.items()} | {c: (2, t) for c, t in pack.mcc.items()}
         self._full: list[tuple[MdcDef, Check, tuple[FullItem, ...]]] = []
         self._plans: dict[str, tuple[Step, ...]] = {}
         self._compile()
@@ -78,9 +93,7 @@ class Grouper:
     def _result(
         self, mdc: str, adrg: str, drg: str, split: str | None, reason: str = "", message: str = ""
     ) -> GroupResult:
-        return GroupResult(
-            Status.GROUPED, drg, mdc, adrg, split, reason, message, self.pack.name, self.pack.version
-        )
+        return GroupResult(Status.GROUPED, drg, mdc, adrg, split, reason, message, self.pack.name, self.pack.version)
 
     def _outcomes(self, adrg: AdrgDef) -> tuple[GroupResult | None, Levels | None]:
         """An unsplit ADRG has one fixed result; a split one a result per complication level
@@ -103,32 +116,29 @@ class Grouper:
             parts = pack.parts.get(mdc.code, {})
             env = RuleEnv(dx_list, {}, pack.or_procedures, parts)
             entry_needs_pdx = implies(mdc.entry, PDX)
-            residual_entry = _residual(mdc.entry, env, entry_needs_pdx)
-            full_items, fast_items, needs_pdx, lists = self._items(mdc, parts)
+            residual_entry = _compiled(_residual(mdc.entry, entry_needs_pdx), env)
+            full_items, candidates = self._items(mdc, parts)
             self._full.append((mdc, compile_rule(mdc.entry, env), tuple(full_items)))
-            by_key, default = _index_items(fast_items, needs_pdx, lists)
+            by_key, default = _index_items(candidates)
             per_mdc.append((residual_entry, mdc, by_key, default))
             mdc_keys.append((entry_needs_pdx, dx_list))
         self._build_plans(per_mdc, mdc_keys)
 
-    def _items(
-        self, mdc: MdcDef, parts: dict[str, str]
-    ) -> tuple[list[FullItem], list[Item], list[bool], list[frozenset[str]]]:
+    def _items(self, mdc: MdcDef, parts: dict[str, str]) -> tuple[list[FullItem], list[_Candidate]]:
         pack = self.pack
         adrgs = pack.adrgs.get(mdc.code, ())
         full: list[FullItem] = []
-        fast: list[Item] = []
-        needs_pdx: list[bool] = []
-        lists: list[frozenset[str]] = []
+        fast: list[_Candidate] = []
         for adrg in adrgs:
             dx_list = pack.adrg_dx.get(adrg.code, frozenset())
-            env = RuleEnv(dx_list, pack.adrg_proc.get(adrg.code, {}), pack.or_procedures, parts)
+            tables = pack.adrg_proc.get(adrg.code, {})
+            env = RuleEnv(dx_list, tables, pack.or_procedures, parts)
             fixed, levels = self._outcomes(adrg)
             full.append((adrg.code, adrg.rule_text, compile_rule(adrg.rule, env), fixed, levels, False))
             needs = implies(adrg.rule, PDX)
-            fast.append((_residual(adrg.rule, env, needs), fixed, levels))
-            needs_pdx.append(needs)
-            lists.append(dx_list)
+            residual = _residual(adrg.rule, needs)
+            table = tables.get(1) if residual == PPROC else None
+            fast.append(_Candidate(_compiled(residual, env), table, (fixed, levels), needs, dx_list))
         # QY: right after the MDC's surgical ADRGs. Not in an MDC entered by an OR principal
         # procedure (the pre-MDC): every case there has one, so QY would swallow the
         # fall-through to the organ MDCs that such an MDC exists for (README, known difference 3).
@@ -141,10 +151,8 @@ class Grouper:
                 return not orp.isdisjoint(c.procedures)
 
             full.insert(at, (qy.drg, "有手术室手术", has_or, qy, None, True))
-            fast.insert(at, (has_or, qy, None))
-            needs_pdx.insert(at, False)
-            lists.insert(at, frozenset())
-        return full, fast, needs_pdx, lists
+            fast.insert(at, _Candidate(has_or, None, (qy, None), False, frozenset()))
+        return full, fast
 
     def _qy(self, mdc: MdcDef) -> GroupResult:
         code = f"{mdc.letter}QY"
@@ -188,18 +196,26 @@ class Grouper:
         if problem is not None:
             return self.reject(problem)
         entered: list[str] = []
-        plan = self._plans.get(case.diagnoses[0])
+        dx, px = case.diagnoses, case.procedures
+        pproc = px[0] if px else ""  # "" is no code (packs refuse empty codes)
+        plan = self._plans.get(dx[0])
         if plan is None:
-            plan = self._plan_for(case.diagnoses[0])
+            plan = self._plan_for(dx[0])
         for entry, items, mdc in plan:
             if entry is not None and not entry(case):
                 continue
-            for check, fixed, levels in items:
-                if check is None or check(case):
-                    if fixed is not None:
-                        return fixed
-                    assert levels is not None
-                    return levels[self._level(case.diagnoses)]
+            for check, run, fixed, levels in items:
+                if run is not None:
+                    hit = run.get(pproc)
+                    if hit is None:
+                        continue
+                    fixed, levels = hit
+                elif check is not None and not check(case):
+                    continue
+                if fixed is not None:
+                    return fixed
+                assert levels is not None
+                return levels[self._level(dx)]
             entered.append(mdc.code)
             if mdc.on_no_adrg == "ungrouped":
                 return self._ungrouped(entered, stopped=True)
@@ -240,12 +256,12 @@ class Grouper:
         if not self._known_dx.issuperset(dx):
             bad = next(c for c in dx if c not in self._known_dx)
             return CaseError(
-                Reason.UNKNOWN_DIAGNOSIS, f"诊断编码「{bad}」既不在规则包的字典中，也不在其规则表中"
+                Reason.UNKNOWN_DIAGNOSIS, f"诊断编码「{shown(bad)}」既不在规则包的字典中，也不在其规则表中"
             )
         px = case.procedures
         if px and not self._known_px.issuperset(px):
             bad = next(c for c in px if c not in self._known_px)
-            what = f"手术操作编码「{bad}」" if bad else "主要手术操作编码为空，"
+            what = f"手术操作编码「{shown(bad)}」" if bad else "主要手术操作编码为空，"
             return CaseError(Reason.UNKNOWN_PROCEDURE, f"{what}既不在规则包的字典中，也不在其规则表中")
         return None
 
@@ -335,33 +351,70 @@ def _holds(split: str, level: int) -> bool:
     return level == 2 if split == "mcc" else level >= 1 if split == "mcc_or_cc" else True
 
 
-def _residual(rule: Node, env: RuleEnv, known_pdx: bool) -> Check | None:
-    """The rule's closure given that ``pdx`` is known to hold (when it must), None if ``true``."""
-    residual = assume(rule, PDX) if known_pdx else rule
-    return None if residual == TRUE else compile_rule(residual, env)
+def _residual(rule: Node, known_pdx: bool) -> Node:
+    """What is left of ``rule`` to check once the index has established ``pdx`` (if it needs it)."""
+    return assume(rule, PDX) if known_pdx else rule
 
 
-def _index_items(
-    items: list[Item], needs_pdx: list[bool], lists: list[frozenset[str]]
-) -> tuple[dict[str, tuple[Item, ...]], tuple[Item, ...]]:
-    """For each principal code, the items that can match it (order kept); shared tuples."""
+def _compiled(rule: Node, env: RuleEnv) -> Check | None:
+    """The closure for ``rule``; None for ``true``, which the hot loop then skips without a call."""
+    return None if rule == TRUE else compile_rule(rule, env)
+
+
+def _index_items(candidates: list[_Candidate]) -> tuple[dict[str, tuple[Item, ...]], tuple[Item, ...]]:
+    """For each principal code, the steps that can match it (order kept), as shared tuples."""
     matching: dict[str, list[int]] = defaultdict(list)
-    for i, (needs, dx_list) in enumerate(zip(needs_pdx, lists, strict=True)):
-        if needs:
-            for code in dx_list:
+    for i, cand in enumerate(candidates):
+        if cand.needs_pdx:
+            for code in cand.dx_list:
                 matching[code].append(i)
-    default = tuple(item for item, needs in zip(items, needs_pdx, strict=True) if not needs)
+    runs: dict[tuple[int, ...], dict[str, Outcome]] = {}
+    default = _steps(candidates, set(), runs)
     interned: dict[tuple[int, ...], tuple[Item, ...]] = {(): default}
     by_key: dict[str, tuple[Item, ...]] = {}
     for code, indices in matching.items():
         signature = tuple(indices)
         if signature not in interned:
-            chosen = set(indices)
-            interned[signature] = tuple(it for i, it in enumerate(items) if not needs_pdx[i] or i in chosen)
+            interned[signature] = _steps(candidates, set(indices), runs)
         by_key[code] = interned[signature]
     return by_key, default
 
 
+def _steps(
+    candidates: list[_Candidate], chosen: set[int], runs: dict[tuple[int, ...], dict[str, Outcome]]
+) -> tuple[Item, ...]:
+    """The candidates a principal admits, with each stretch of plain ``pproc`` ones made a run."""
+    steps: list[Item] = []
+    stretch: list[int] = []
+
+    def close_stretch() -> None:
+        if len(stretch) == 1:
+            cand = candidates[stretch[0]]
+            steps.append((cand.check, None, *cand.outcome))
+        elif stretch:
+            key = tuple(stretch)
+            if key not in runs:
+                run: dict[str, Outcome] = {}
+                for i in stretch:  # the first ADRG listing a procedure wins, as in try order
+                    for code in candidates[i].table or ():
+                        run.setdefault(code, candidates[i].outcome)
+                runs[key] = run
+            steps.append((None, runs[key], None, None))
+        stretch.clear()
+
+    for i, cand in enumerate(candidates):
+        if cand.needs_pdx and i not in chosen:
+            continue
+        if cand.table is not None:
+            stretch.append(i)
+            continue
+        close_stretch()
+        steps.append((cand.check, None, *cand.outcome))
+    close_stretch()
+    return tuple(steps)
+
+
 def load_grouper(directory: Path) -> Grouper:
     """Load, check and compile the pack in ``directory``."""
-    return Grouper(load_pack(directory))
+    with collector_paused():
+        return Grouper(load_pack(directory))

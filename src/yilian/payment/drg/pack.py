@@ -8,8 +8,11 @@ every file once, parses every rule and refuses anything malformed with
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +105,26 @@ class RulePack:
         return frozenset(known)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Loading allocates ~10^6 objects and no reference cycles; the cyclic collector would
+    rescan the growing heap many times over for nothing (about a third of the load time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_pack(directory: Path) -> RulePack:
     """Read and check the pack in ``directory``; raises ``ValidationFailed`` (drg_pack_invalid)."""
+    with collector_paused():
+        return _load_pack(directory)
+
+
+def _load_pack(directory: Path) -> RulePack:
     if not directory.is_dir():
         raise ValidationFailed(
             f"规则包目录 {directory} 不存在或不是目录",
@@ -347,9 +368,7 @@ def _check_rules(pack: RulePack) -> None:
         _check_lists(mdc_file, mdc.line, mdc.entry, pack.mdc_dx.get(mdc.code), {}, pack.parts.get(mdc.code))
         for adrg in pack.adrgs.get(mdc.code, ()):
             tables = pack.adrg_proc.get(adrg.code, {})
-            _check_lists(
-                adrg_file, adrg.line, adrg.rule, pack.adrg_dx.get(adrg.code), tables, pack.parts.get(mdc.code)
-            )
+            _check_lists(adrg_file, adrg.line, adrg.rule, pack.adrg_dx.get(adrg.code), tables, pack.parts.get(mdc.code))
             if pack.qy and adrg.code == f"{mdc.letter}QY":
                 fail(adrg_file, adrg.line, f"pack.tsv 打开了 qy，ADRG 编码 {adrg.code} 与歧义组编码冲突")
 

@@ -46,9 +46,7 @@ class Summary:
 
 def _unreadable(path: Path, line: int | None, message: str) -> ValidationFailed:
     where = f"第 {line} 行：" if line else "："
-    return ValidationFailed(
-        f"输入文件 {path} {where}{message}", code=INPUT_UNREADABLE, file=str(path), line=line
-    )
+    return ValidationFailed(f"输入文件 {path} {where}{message}", code=INPUT_UNREADABLE, file=str(path), line=line)
 
 
 def count_data_lines(path: Path) -> int:
@@ -100,9 +98,7 @@ def group_rows(
     try:
         return _group_reader(grouper, path, reader, sink, explain, progress)
     except UnicodeDecodeError:
-        raise _unreadable(
-            path, _first_bad_line(path) or reader.line_num + 1, "不是有效的 UTF-8 文本"
-        ) from None
+        raise _unreadable(path, _first_bad_line(path) or reader.line_num + 1, "不是有效的 UTF-8 文本") from None
     except csv.Error as exc:
         raise _unreadable(path, reader.line_num, f"CSV 格式错误（{exc}）") from None
 
@@ -132,9 +128,7 @@ def _group_reader(
             if len(row) != width:
                 if not row:  # a blank line is no row
                     continue
-                result = reject(
-                    CaseError(Reason.MALFORMED_ROW, f"该行有 {len(row)} 个字段，表头有 {width} 个")
-                )
+                result = reject(CaseError(Reason.MALFORMED_ROW, f"该行有 {len(row)} 个字段，表头有 {width} 个"))
                 case_id = row[i_id] if i_id < len(row) else ""
             else:
                 case_id = row[i_id]
@@ -143,13 +137,10 @@ def _group_reader(
             message = result.message
             if result.status is not Status.GROUPED:
                 by_reason[result.reason] += 1
-                message = " ".join(message.splitlines())  # codes echoed from the input may hold breaks
             if result.trace is not None:
                 message = f"{message}；{result.trace.render()}" if message else result.trace.render()
             by_status[result.status] += 1
-            out.append(
-                (case_id, result.status.value, result.mdc or "", result.adrg or "", result.drg, message)
-            )
+            out.append((case_id, result.status, result.mdc or "", result.adrg or "", result.drg, message))
         writer.writerows(out)
         summary.total += len(out)
         if progress is not None:

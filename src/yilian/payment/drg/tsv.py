@@ -12,9 +12,7 @@ PACK_INVALID = "drg_pack_invalid"
 
 def fail(path: Path, line: int | None, message: str) -> NoReturn:
     where = f"第 {line} 行：" if line else "："
-    raise ValidationFailed(
-        f"规则包文件 {path} {where}{message}", code=PACK_INVALID, file=str(path), line=line
-    )
+    raise ValidationFailed(f"规则包文件 {path} {where}{message}", code=PACK_INVALID, file=str(path), line=line)
 
 
 def read_rows(path: Path, columns: tuple[str, ...]) -> list[list[str]]:

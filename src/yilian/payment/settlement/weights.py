@@ -44,7 +44,9 @@ class Weights:
         for name in ("rw", "mean_cost", "source"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         if not (self.city_avg_cost.is_finite() and self.city_avg_cost > ZERO):
-            raise ValidationFailed("地区次均住院费用（city_avg_cost）必须为正数。", code="weights_bad_city_avg")
+            raise ValidationFailed(
+                "地区次均住院费用（city_avg_cost）必须为正数。", code="weights_bad_city_avg"
+            )
         if set(self.rw) != set(self.mean_cost):
             raise ValidationFailed("权重表的 RW 与均次费用病组不一致。", code="weights_inconsistent")
 
@@ -58,7 +60,9 @@ def mean_grouped_cost(drgs: Sequence[str], costs: Sequence[Decimal]) -> Decimal:
                 total += cost
                 count += 1
         if count == 0:
-            raise ValidationFailed("没有已入组的住院病例，无法计算地区次均费用。", code="weights_no_grouped_stays")
+            raise ValidationFailed(
+                "没有已入组的住院病例，无法计算地区次均费用。", code="weights_no_grouped_stays"
+            )
         return total / count
 
 
@@ -156,6 +160,10 @@ def weights_from_rows(
             given_mean[drg] = avg
     city = city_from_file if city_from_file is not None else city_avg_cost
     if city is None:
-        raise ValidationFailed("权重表没有「*」行，也未给出地区次均费用（city_avg_cost）。", code="weights_no_city_avg")
+        raise ValidationFailed(
+            "权重表没有「*」行，也未给出地区次均费用（city_avg_cost）。", code="weights_no_city_avg"
+        )
     mean = {drg: given_mean.get(drg) or CALC_CONTEXT.multiply(value, city) for drg, value in rw.items()}
-    return Weights(rw=rw, mean_cost=mean, city_avg_cost=city, source=dict.fromkeys(rw, "file"), version=version)
+    return Weights(
+        rw=rw, mean_cost=mean, city_avg_cost=city, source=dict.fromkeys(rw, "file"), version=version
+    )

@@ -1,0 +1,1 @@
+"""FHIR R4 mapping and API (capability 12; not built yet — see the issues)."""

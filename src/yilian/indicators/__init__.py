@@ -1,0 +1,1 @@
+"""Indicator catalogue, engine, snapshots and scorecards (issue 6; not built yet)."""
