@@ -99,6 +99,7 @@ def main() -> None:
         sys.exit(f"the dataset recipe needs {SHARED_PACK}/oracle-cases.csv")
     cases = build_cases(SHARED_PACK / "oracle-cases.csv", TMP / f"drg-cases-{args.cases}.csv", args.cases)
     output = TMP / f"drg-result-{args.cases}.csv"
+    load_before = os.getloadavg()[0]
     figures: dict[str, float | None] = {}
 
     python = sys.executable
@@ -148,6 +149,8 @@ def main() -> None:
         "statuses": dict(summary.by_status),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()}",
+        # the machine is shared: the load before the run says how much of it was ours
+        "load_average_before": round(load_before, 2),
         "seconds": {k: round(v, 3) for k, v in figures.items() if v is not None},
         "cases_per_second": {k: round(v) for k, v in rates.items()},
     }

@@ -51,6 +51,11 @@ X, Y = 1, 2  # consortia
 COUNTY, OTHER_COUNTY = "341181", "320102"
 
 
+def uid(person: Principal) -> int:
+    assert person.user_id is not None
+    return person.user_id
+
+
 def clinician(user_id: int, *institutions: int) -> Principal:
     grants = tuple(Grant(Role.CLINICIAN, institution_id=i) for i in institutions)
     return Principal(user_id, f"u{user_id}", f"用户{user_id}", grants)
@@ -101,10 +106,10 @@ def draft(
 ) -> ReferralSnapshot:
     """A complete, valid draft; ``overrides`` replace any snapshot field."""
     if direction == Direction.DOWN:
-        sending, receiving, sent_by, dx = HOSPITAL, CENTRE, SPEC.user_id, ("I63.900",)
+        sending, receiving, sent_by, dx = HOSPITAL, CENTRE, uid(SPEC), ("I63.900",)
         tiers = (3, 1)
     else:
-        sending, receiving, sent_by, dx = CENTRE, HOSPITAL, GP.user_id, ("I21.901",)
+        sending, receiving, sent_by, dx = CENTRE, HOSPITAL, uid(GP), ("I21.901",)
         tiers = (1, 3)
     if out_of_network:
         receiving = FAR

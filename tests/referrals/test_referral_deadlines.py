@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from referral_kit import POLICY, apply, reach, receiver_of
 
+from yilian.core.errors import InvalidTransition, ValidationFailed
 from yilian.referrals.config import (
     DOWN_DEADLINES,
     ROUTINE_DEADLINES,
@@ -19,7 +20,7 @@ from yilian.referrals.config import (
     DeadlineSet,
     ReferralPolicy,
 )
-from yilian.referrals.records import CareSetting, EscalationKey, EscalationKind
+from yilian.referrals.records import CareSetting, EscalationKey, EscalationKind, RecordEscalation
 from yilian.referrals.rules import DueAction, due_actions
 from yilian.referrals.states import (
     SYSTEM,
@@ -151,12 +152,14 @@ def test_each_deadline(
     if kind is not None:
         assert action.escalation is not None and action.escalation.kind == kind
     decision = transition(snap, EventInput(event), SYSTEM, deadline, POLICY)
+    if action.escalation is not None:
+        assert RecordEscalation(action.escalation, deadline) in decision.effects
     after = next_snapshot(snap, decision)
     assert [a for a in due_actions(after, deadline, POLICY) if a.event == event] == []
     if kind is not None:
         assert after.status == snap.status and after.version == snap.version
         # The same escalation is refused once recorded (unique key).
-        with pytest.raises(Exception, match="already_escalated"):
+        with pytest.raises(InvalidTransition, match="already_escalated"):
             transition(after, EventInput(event), SYSTEM, deadline + D, POLICY)
 
 
@@ -210,9 +213,9 @@ def test_a_routine_approval_expires_and_an_urgent_one_cannot() -> None:
     d = transition(routine, EventInput(Event.EXPIRE), SYSTEM, t + 80 * H, POLICY)
     assert d.end_reason == EndReason.APPROVAL_EXPIRED
     urgent, t = reach(Status.AWAITING_APPROVAL, urgency=U)
-    with pytest.raises(Exception, match="not_due"):
+    with pytest.raises(InvalidTransition, match="not_due"):
         transition(urgent, EventInput(Event.EXPIRE), SYSTEM, t + 80 * H, POLICY)
-    with pytest.raises(Exception, match="not_due"):
+    with pytest.raises(InvalidTransition, match="not_due"):
         transition(routine, EventInput(Event.DEEM_APPROVAL), SYSTEM, t + 80 * H, POLICY)
 
 
@@ -246,7 +249,7 @@ def test_deadline_set_round_trips_through_seconds() -> None:
     stored = URGENT_DEADLINES.to_seconds()
     assert stored["approval_escalate"] == 1800 and stored["followup_due"] is None
     assert DeadlineSet.from_seconds(stored) == URGENT_DEADLINES
-    with pytest.raises(Exception, match="deadline_key_unknown"):
+    with pytest.raises(ValidationFailed, match="deadline_key_unknown"):
         DeadlineSet.from_seconds({"accept_escalat": 60})
 
 

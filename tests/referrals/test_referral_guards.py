@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from referral_kit import (
@@ -59,6 +60,7 @@ from yilian.referrals.records import (
 )
 from yilian.referrals.states import (
     SYSTEM,
+    Actor,
     Approval,
     Decision,
     Direction,
@@ -75,32 +77,22 @@ from yilian.scheduling.states import AppointmentStatus
 
 
 def refused(
-    snap: ReferralSnapshot, event: Event, *, actor: object = None, at: object = None, **kw: object
+    snap: ReferralSnapshot, event: Event, *, actor: Actor | None = None, at: datetime = T0, **kw: Any
 ) -> DomainError:
-    now = at if at is not None else T0
-    who = (
-        actor
-        if actor is not None
-        else (
-            sender_of(snap)
-            if event in (Event.SUBMIT, Event.CANCEL, Event.REQUEST_CANCEL)
-            else receiver_of(snap)
-        )
-    )
+    """The refusal of ``event``; by default from the sender (sender events) or the receiver."""
+    sender_events = (Event.SUBMIT, Event.CANCEL, Event.REQUEST_CANCEL)
+    if actor is None:
+        actor = sender_of(snap) if event in sender_events else receiver_of(snap)
     with pytest.raises(DomainError) as err:
-        transition(snap, payload(event, snap, now, **kw), who, now, POLICY)  # type: ignore[arg-type]
+        transition(snap, payload(event, snap, at, **kw), actor, at, POLICY)
     return err.value
 
 
 def decide(
-    snap: ReferralSnapshot,
-    event: Event,
-    actor: object,
-    at: object,
-    policy: ReferralPolicy = POLICY,
-    **kw: object,
+    snap: ReferralSnapshot, event: Event, actor: Actor, at: datetime, policy: ReferralPolicy = POLICY,
+    **kw: Any,
 ) -> Decision:
-    return transition(snap, payload(event, snap, at, **kw), actor, at, policy)  # type: ignore[arg-type]
+    return transition(snap, payload(event, snap, at, **kw), actor, at, policy)
 
 
 # --------------------------------------------------------------------------- row 1 submit
@@ -353,7 +345,7 @@ def test_decline_of_an_accepted_down_referral_cancels_its_follow_up_task() -> No
     ],
     ids=["missing", "other-institution", "taken", "past", "referral-pool-closed", "contract-pool"],
 )
-def test_schedule_guards(kw: dict[str, object], code: str, error: type[DomainError]) -> None:
+def test_schedule_guards(kw: dict[str, Any], code: str, error: type[DomainError]) -> None:
     snap, t = reach(Status.ACCEPTED)
     err = refused(snap, Event.SCHEDULE, at=t, **kw)
     assert isinstance(err, error) and err.code == code

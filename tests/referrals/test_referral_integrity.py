@@ -37,6 +37,7 @@ from referral_kit import (
     receiver_of,
     sender_of,
     slot,
+    uid,
 )
 
 from yilian.core.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -135,7 +136,7 @@ def test_case_07_clinician_of_the_sending_institution_accepts_or_declines(event:
 
 
 def test_case_08_sender_with_a_role_at_the_receiver_accepts_their_own_referral() -> None:
-    snap = apply(draft(sent_by=DUAL.user_id), Event.SUBMIT, DUAL, T0)
+    snap = apply(draft(sent_by=uid(DUAL)), Event.SUBMIT, DUAL, T0)
     assert snap.sent_by == DUAL.user_id
     assert_refused(snap, payload(Event.ACCEPT, snap, T0), DUAL, Forbidden, "own_referral")
 
@@ -159,7 +160,7 @@ def test_case_10_other_roles_accept(actor: Actor) -> None:
 def test_case_11_approver_of_another_consortium_or_of_their_own_referral(event: Event) -> None:
     snap, t = reach(Status.AWAITING_APPROVAL)
     assert_refused(snap, payload(event, snap, t), OFFICER_Y, Forbidden, "not_approver", t)
-    own = replace(snap, sent_by=OFFICER_X.user_id)
+    own = replace(snap, sent_by=uid(OFFICER_X))
     assert_refused(own, payload(event, own, t), OFFICER_X, Forbidden, "own_referral", t)
 
 

@@ -23,6 +23,7 @@ from referral_kit import (
     reach,
     receiver_of,
     sender_of,
+    uid,
 )
 
 from yilian.core.errors import DomainError, Forbidden, InvalidTransition
@@ -229,7 +230,7 @@ def test_resolve_party_for_a_dual_clinician() -> None:
     snap, _t = reach(Status.REQUESTED)
     # Not the author: a clinician at both ends may receive someone else's referral.
     assert resolve_party(snap, Event.ACCEPT, DUAL) == Party.RECEIVER
-    own = replace(snap, sent_by=DUAL.user_id)
+    own = replace(snap, sent_by=uid(DUAL))
     refusal = resolve_party(own, Event.ACCEPT, DUAL)
     assert isinstance(refusal, Forbidden) and refusal.code == "own_referral"
 

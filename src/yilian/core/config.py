@@ -74,17 +74,28 @@ def _resolve_secret(settings: Settings, name: str, value: str | None) -> str:
         raise ConfigurationError(f"生产环境必须设置 {var}。", code="secret_missing", name=var)
     path = settings.var_dir / f"{name}.txt"
     if path.exists():
-        return path.read_text().strip()
+        return _read_key_file(path)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    generated = secrets.token_hex(32)
-    # O_EXCL: if two processes start at once, exactly one writes the key and both use it.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
+    # Write a private temp file, then link it into place: link() fails if another process won
+    # the race, and nobody ever sees a half-written key.
+    tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(generated)
-    return generated
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_key_file(path)
+
+
+def _read_key_file(path: Path) -> str:
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigurationError(f"密钥文件 {path} 为空，请删除后重新生成或设置环境变量。", code="secret_file_empty")
+    return value
 
 
 def check_production(settings: Settings) -> None:

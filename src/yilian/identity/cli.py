@@ -24,15 +24,11 @@ def create(
     database: str | None = typer.Option(None, "--database", help="数据库 URL"),
 ) -> None:
     """创建用户并授予一个角色。"""
-    from yilian.registry import service as registry
-
     with transaction(database) as session:
-        actor = cli_actor()
+        inst_id, cons_id, div = service.resolve_grant_scope(session, institution, consortium, division)
         user = service.do_create_user(
-            session, actor, username=username, password=password, role=parse_role(role), display_name=name,
-            institution_id=registry.institution_id_by_code(session, institution) if institution else None,
-            consortium_id=registry.consortium_id_by_code(session, consortium) if consortium else None,
-            division_code=registry.division_code_checked(session, division) if division else None,
+            session, cli_actor(), username=username, password=password, role=parse_role(role), display_name=name,
+            institution_id=inst_id, consortium_id=cons_id, division_code=div,
         )
         err.print(f"[green]已创建用户 {user.username}（{ROLE_NAMES_ZH[parse_role(role)]}）[/green]")
         print(user.id)

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from yilian.db.models import (
     CareRelationship,
     ConsortiumAffiliation,
+    Consortium,
     ConsortiumMembership,
+    Division,
     Institution,
     LoginAttempt,
     RoleGrant,
@@ -88,3 +90,15 @@ def residents_related_to(institution_ids: set[int], on: date) -> Select[tuple[in
 def has_relationship(session: Session, resident_id: int, institution_ids: set[int], on: date) -> bool:
     stmt = residents_related_to(institution_ids, on).where(CareRelationship.resident_id == resident_id).limit(1)
     return session.scalar(stmt) is not None
+
+
+def institution_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(Institution.id).where(Institution.code == code))
+
+
+def consortium_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(Consortium.id).where(Consortium.code == code))
+
+
+def division_exists(session: Session, code: str) -> bool:
+    return session.get(Division, code) is not None

@@ -178,3 +178,20 @@ def get_user(session: Session, actor: Principal, user_id: int) -> User:
     if user is None:
         raise NotFound("用户不存在。", code="user_not_found")
     return user
+
+
+def resolve_grant_scope(session: Session, institution: str | None, consortium: str | None,
+                        division: str | None) -> tuple[int | None, int | None, str | None]:
+    """Codes given on the command line → the ids a grant stores; unknown codes are refused."""
+    inst_id = cons_id = None
+    if institution:
+        inst_id = repository.institution_id(session, institution)
+        if inst_id is None:
+            raise NotFound(f"机构代码“{institution}”不存在。", code="institution_not_found")
+    if consortium:
+        cons_id = repository.consortium_id(session, consortium)
+        if cons_id is None:
+            raise NotFound(f"医联体代码“{consortium}”不存在。", code="consortium_not_found")
+    if division and not repository.division_exists(session, division):
+        raise NotFound(f"行政区划代码“{division}”不存在。", code="division_not_found")
+    return inst_id, cons_id, division or None

@@ -3,7 +3,8 @@
 This module is plain data, below both ``rules.py`` and ``states.py``: the rules
 (eligibility, deadlines) read snapshots, and the state machine calls the rules,
 so the records they share cannot live in either without an import cycle.
-``states.py`` re-exports everything here; import from there.
+``states.py`` re-exports the vocabulary and the snapshot, input and decision
+types; the effect records are imported from here.
 
 Ids are the database's integer ids (as ``identity.Grant`` uses them).  Times are
 aware UTC datetimes; dates of care are plain dates.
@@ -437,7 +438,10 @@ class CancelFollowUpTask:
 
 @dataclass(frozen=True, slots=True)
 class RecordEscalation:
+    """Insert the escalation row (unique on ``key``); ``due_at`` is the deadline that passed."""
+
     key: EscalationKey
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,8 @@ from yilian.scheduling.states import AppointmentStatus
 
 __all__ = [  # noqa: RUF022 - the vocabulary (from records.py) first, then the machine
     "EVENT_NAMES_ZH", "STATUS_NAMES_ZH", "SYSTEM", "TERMINAL", "Approval", "CareSetting", "DeclineCode",
-    "Direction", "EndReason", "EscalationKind", "Event", "Party", "Status", "SystemActor", "Urgency",
+    "Decision", "Direction", "EndReason", "EscalationKind", "Event", "EventInput", "Party",
+    "ReferralSnapshot", "Status", "SystemActor", "Urgency",
     "EVENT_PARTIES", "RULES", "TRANSITIONS", "Actor", "Rule", "draft_author_refusal", "events_allowed",
     "find_rule", "next_snapshot", "require_found", "resolve_party", "transition",
 ]  # fmt: skip
@@ -491,7 +492,8 @@ def _escalate(c: _Ctx) -> Decision:
         raise _not_due("督办")
     if esc[0] in c.snap.escalations:
         raise InvalidTransition("本阶段已督办过", code="already_escalated")
-    return c.decide(None, [RecordEscalation(esc[0]), escalation_notice(c.snap, esc[0].kind)])
+    key, due_at = esc
+    return c.decide(None, [RecordEscalation(key, due_at), escalation_notice(c.snap, key.kind)])
 
 
 _EXPIRY_REASONS: Final = {Status.REQUESTED: EndReason.EXPIRED_UNANSWERED,

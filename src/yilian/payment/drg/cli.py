@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from yilian.core.errors import DomainError
@@ -58,12 +59,12 @@ def group(
     try:
         started = time.perf_counter()
         # Settings are read only when needed: importing them costs a third of start-up.
-        pack_dir = resolve_pack_dir(rules, None if rules else configured_rules(), project_root())
+        pack_dir = resolve_pack_dir(rules, configured_rules() if rules is None else None, project_root())
         grouper = load_grouper(pack_dir)
         # The compiled pack lives as long as the process: keep the collector from rescanning it.
         gc.freeze()
         pack = grouper.pack
-        err.print(f"规则包：{pack.name} {pack.version}（{pack_dir}）")
+        err.print(f"规则包：{pack.name} {pack.version}（{pack_dir}）", markup=False)
         with Progress(
             TextColumn("分组"),
             BarColumn(),
@@ -77,7 +78,7 @@ def group(
             summary = group_csv(grouper, input_path, output_path, explain, lambda n: bar.advance(task, n))
         _report(summary, time.perf_counter() - started)
     except DomainError as exc:
-        err.print(f"[red]错误[/red]：{exc.message} [dim]({exc.code})[/dim]")
+        err.print(f"[red]错误[/red]：{escape(exc.message)} [dim]({exc.code})[/dim]")
         raise typer.Exit(exc.exit_code) from None
 
 

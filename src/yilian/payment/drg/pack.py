@@ -18,7 +18,7 @@ from pathlib import Path
 
 from yilian.core.errors import ValidationFailed
 from yilian.payment.drg.expr import Node, RuleSyntaxError, parse_rule, predicates
-from yilian.payment.drg.tsv import check_codes, choice, code, fail, integer, integers, read_rows
+from yilian.payment.drg.tsv import PACK_INVALID, check_codes, choice, code, fail, integer, integers, read_rows
 
 DEMO_PACK_DIR = Path(__file__).resolve().parent / "demo_pack"
 SPLITS = ("mcc", "mcc_or_cc", "none")
@@ -128,7 +128,7 @@ def _load_pack(directory: Path) -> RulePack:
     if not directory.is_dir():
         raise ValidationFailed(
             f"规则包目录 {directory} 不存在或不是目录",
-            code="drg_pack_invalid",
+            code=PACK_INVALID,
             file=str(directory),
             line=None,
         )

@@ -1,4 +1,4 @@
-"""Use cases of DRG grouping: load the pack, group a CSV file of discharges.
+"""Use cases of DRG grouping: group a CSV file of discharges with a compiled pack.
 
 The CLI (``yilian drg group``) and any other entry point call these; they hold no
 logic of their own. Files stream in chunks, so memory stays flat for any file size.

@@ -1,0 +1,51 @@
+"""Set-based writes for the generator: value adaptation per database and id reservation.
+
+Rows are tuples in a table's column order.  PostgreSQL takes Python values through
+``COPY``; SQLite's driver gets the forms SQLAlchemy itself would store (dates as ISO
+text, UTC timestamps without zone, money as float), so rows written here read back
+exactly like ORM-written rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from yilian.db.bulk import copy_rows, is_postgres, reserve_ids
+
+
+def _sqlite_value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+class Writer:
+    """Writes rows of one connection; counts what it wrote per table."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgres = is_postgres(conn)
+
+    def rows(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        if self.postgres:
+            return copy_rows(self.conn, table, columns, rows)
+        adapted = [tuple(_sqlite_value(v) for v in row) for row in rows]
+        if not adapted:
+            return 0
+        return copy_rows(self.conn, table, columns, adapted)
+
+    def reserve(self, table: Table, n: int) -> int:
+        """First of ``n`` consecutive ids.  On SQLite the block must be written before the next
+        reservation in the same table (the reservation reads the current maximum)."""
+        return reserve_ids(self.conn, table, n)
