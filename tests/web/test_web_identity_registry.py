@@ -101,3 +101,19 @@ def test_htmx_error_goes_to_messages(client: TestClient, session: Session) -> No
     r = client.post("/consortia/HX-1/members", data={"institution_code": "NOPE", "joined_on": "2024-05-01"},
                     headers={"HX-Request": "true", "X-CSRF-Token": token.group(1)})
     assert r.headers["HX-Retarget"] == "#messages" and "不存在" in r.text
+
+
+def test_audit_page_for_admin_only(client: TestClient, session: Session) -> None:
+    admin = b.user(session, Role.SYSTEM_ADMIN)
+    page_login(client, admin.username, b.PASSWORD)
+    b.institution(session)
+    r = client.get("/audit")
+    assert r.status_code == 200 and "审计日志" in r.text
+
+
+def test_audit_page_refused_for_clinician(client: TestClient, session: Session) -> None:
+    inst = b.institution(session)
+    doc = b.user(session, Role.CLINICIAN, institution_id=inst.id)
+    page_login(client, doc.username, b.PASSWORD)
+    r = client.get("/audit")
+    assert r.status_code == 403 and "permission_denied" in r.text

@@ -227,7 +227,8 @@ def import_csv(
                 if progress is not None:
                     progress(len(chunk))
         except UnicodeDecodeError:
-            raise ValidationFailed("文件不是 UTF-8 编码的文本，请另存为 UTF-8 的 CSV。", code="import_unreadable") from None
+            raise ValidationFailed("文件不是 UTF-8 编码的文本，请另存为 UTF-8 的 CSV。",
+                                   code="import_unreadable") from None
         except csv.Error as exc:
             raise ValidationFailed(f"CSV 格式错误（第{reader.line_num}行）：{exc}", code="import_malformed") from None
     if run.created:

@@ -27,8 +27,6 @@ REQUIRED: Final = frozenset({
     "scheme", "total_cost",
 })
 SEPARATOR: Final = "|"
-_COST_COLUMNS: Final = ("cost_drugs", "cost_exams", "cost_treatment", "cost_materials", "cost_beds", "cost_other")
-_SPLIT_COLUMNS: Final = ("policy_cost", "deductible", "ratio", "fund_paid", "patient_paid")
 _DATE_NAMES_ZH: Final = {"start_date": "就诊（入院）日期", "end_date": "出院日期", "settled_on": "结算日期"}
 _INT_NAMES_ZH: Final = {"los_days": "住院天数", "birth_weight_g": "出生体重", "referral_episode_id": "转诊编号"}
 
@@ -107,11 +105,20 @@ def parse_row(fields: Sequence[str], header: Header) -> tuple[EncounterData, str
     total = get("total_cost")
     if not total:
         raise refuse("总费用不能为空。", "total_cost_required")
-    optional = {name: parse_decimal(get(name), name) if get(name) else None for name in _SPLIT_COLUMNS}
-    costs = {name: parse_decimal(get(name), name) if get(name) else Decimal("0.00") for name in _COST_COLUMNS}
+    def money(name: str) -> Decimal | None:
+        value = get(name)
+        return parse_decimal(value, name) if value else None
+
+    def cost(name: str) -> Decimal:
+        return money(name) or Decimal("0.00")
+
     settlement = SettlementData(
         scheme=get("scheme"), total_cost=parse_decimal(total, "total_cost"), source=get("source") or None,
-        settled_on=_date(get("settled_on"), "settled_on"), **costs, **optional,
+        settled_on=_date(get("settled_on"), "settled_on"), cost_drugs=cost("cost_drugs"),
+        cost_exams=cost("cost_exams"), cost_treatment=cost("cost_treatment"), cost_materials=cost("cost_materials"),
+        cost_beds=cost("cost_beds"), cost_other=cost("cost_other"), policy_cost=money("policy_cost"),
+        deductible=money("deductible"), ratio=money("ratio"), fund_paid=money("fund_paid"),
+        patient_paid=money("patient_paid"),
     )
     data = EncounterData(
         source_system=get("source_system"), source_id=get("source_id"), institution_code=get("institution_code"),

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, Select, and_, case, exists, func, insert, literal, or_, select, tuple_
+from sqlalchemy import Connection, Row, Select, Table, and_, case, exists, func, insert, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from yilian.core.paging import PageRequest
@@ -249,6 +249,7 @@ def insert_treated_relationships(session: Session, first_id: int, last_id: int) 
     = the pair's earliest date in the range.  The (institution_id, resident_id) index on
     care_relationship serves the NOT EXISTS probe."""
     e, c = Encounter.__table__, CareRelationship.__table__
+    assert isinstance(e, Table) and isinstance(c, Table)
     running = select(literal(1)).where(
         c.c.resident_id == e.c.resident_id, c.c.institution_id == e.c.institution_id, c.c.kind == TREATED,
         or_(c.c.until.is_(None), c.c.until >= e.c.start_date),

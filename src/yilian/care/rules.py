@@ -54,8 +54,8 @@ __all__ = [
     "care_group",
     "check_encounter",
     "length_of_stay",
-    "normalise_icd10",
     "normalise_icd9",
+    "normalise_icd10",
     "refuse",
 ]
 

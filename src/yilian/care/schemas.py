@@ -27,7 +27,8 @@ class SettlementIn(BaseModel):
     model_config = _IN
 
     scheme: str = Field(description="险种：resident 城乡居民医保，employee 职工医保，self_pay 自费")
-    source: str | None = Field(default=None, description="his 医院信息系统，insurance 医保结算记录；默认县内为 his，县外为 insurance")
+    source: str | None = Field(
+        default=None, description="his 医院信息系统，insurance 医保结算记录；默认县内为 his，县外为 insurance")
     settled_on: date | None = Field(default=None, description="结算日期；默认出院日期（门急诊为就诊日期）")
     total_cost: Decimal = Field(description="总费用（元）")
     cost_drugs: Decimal = Field(default=_ZERO, description="药品费")
@@ -52,7 +53,8 @@ class EncounterIn(BaseModel):
     model_config = _IN
 
     source_system: str = Field(max_length=40, description="来源系统标识，如某院 HIS 的接口代码")
-    source_id: str = Field(max_length=64, description="来源系统中的就诊（住院）流水号；同一系统内唯一，重复发送不会重复入库")
+    source_id: str = Field(
+        max_length=64, description="来源系统中的就诊（住院）流水号；同一系统内唯一，重复发送不会重复入库")
     resident_id_number: SecretStr = Field(description="居民身份证号码（18位），只用于查找居民，不保存明文")
     institution_code: str = Field(max_length=40, description="就诊机构代码（机构登记中的代码）")
     department_code: str | None = Field(default=None, max_length=40, description="科室代码")
@@ -61,7 +63,8 @@ class EncounterIn(BaseModel):
     start_date: date = Field(description="就诊日期，住院为入院日期")
     end_date: date | None = Field(default=None, description="出院日期（住院必填）")
     los_days: int | None = Field(default=None, description="住院天数；可不填，填则须与日期一致")
-    discharge_mode: str | None = Field(default=None, description="离院方式：1 医嘱离院 2 医嘱转院 3 医嘱转社区/乡镇卫生院 4 非医嘱离院 5 死亡 9 其他")
+    discharge_mode: str | None = Field(
+        default=None, description="离院方式：1 医嘱离院 2 医嘱转院 3 医嘱转社区/乡镇卫生院 4 非医嘱离院 5 死亡 9 其他")
     birth_weight_g: int | None = Field(default=None, description="新生儿出生体重（克）")
     diagnoses: list[str] = Field(default_factory=list, description="诊断 ICD-10 编码，主要诊断在前")
     procedures: list[str] = Field(default_factory=list, description="手术操作 ICD-9-CM-3 编码，主要手术在前")

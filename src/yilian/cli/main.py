@@ -24,20 +24,9 @@ def _mount() -> None:
     from yilian.simulation import cli as simulation_cli
 
     app.add_typer(simulation_cli.demo_app, name="demo")
-    for name, sub in _optional_apps():
-        app.add_typer(sub, name=name)
+    from yilian.payment.drg import cli as drg_cli
 
-
-def _optional_apps() -> list[tuple[str, typer.Typer]]:
-    """Features that land in later issues mount here once present."""
-    out: list[tuple[str, typer.Typer]] = []
-    try:
-        from yilian.payment.drg.cli import app as drg_app
-
-        out.append(("drg", drg_app))
-    except ImportError:
-        pass
-    return out
+    app.add_typer(drg_cli.app, name="drg")
 
 
 _mount()

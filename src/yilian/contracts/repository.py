@@ -140,7 +140,7 @@ def birth_dates(session: Session, resident_ids: Iterable[int]) -> dict[int, tupl
 
 def policy_rows(session: Session, consortium_id: int | None, on: date) -> list[ContractPolicySetting]:
     """The rows in force on ``on`` for the consortium and the system level, most specific first."""
-    levels = [ContractPolicySetting.consortium_id.is_(None)]
+    levels: list[ColumnElement[bool]] = [ContractPolicySetting.consortium_id.is_(None)]
     if consortium_id is not None:
         levels.append(ContractPolicySetting.consortium_id == consortium_id)
     stmt = select(ContractPolicySetting).where(or_(*levels), ContractPolicySetting.valid_from <= on)

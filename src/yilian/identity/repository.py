@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.db.models import (
+    AuditLog,
     CareRelationship,
     ConsortiumAffiliation,
     Consortium,
@@ -102,3 +103,22 @@ def consortium_id(session: Session, code: str) -> int | None:
 
 def division_exists(session: Session, code: str) -> bool:
     return session.get(Division, code) is not None
+
+
+def audit_query(entity: str | None = None, action: str | None = None, resident_id: int | None = None,
+                actor: str | None = None) -> Select[tuple[AuditLog]]:
+    stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    if entity:
+        stmt = stmt.where(AuditLog.entity == entity)
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if resident_id is not None:
+        stmt = stmt.where(AuditLog.resident_id == resident_id)
+    if actor:
+        stmt = stmt.where(AuditLog.actor == actor)
+    return stmt
+
+
+def page_of(session: Session, stmt: Select[tuple[AuditLog]], size: int, offset: int) -> tuple[list[AuditLog], int]:
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    return list(session.scalars(stmt.limit(size).offset(offset))), total

@@ -18,7 +18,8 @@ from yilian.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from yilian.db.models import RoleGrant, User
+from yilian.core.paging import Page, PageRequest
+from yilian.db.models import AuditLog, RoleGrant, User
 from yilian.identity import audit, repository
 from yilian.identity.passwords import DUMMY_HASH, hash_password, verify_password
 from yilian.identity.principal import Grant, Principal, division_prefix
@@ -195,3 +196,13 @@ def resolve_grant_scope(session: Session, institution: str | None, consortium: s
     if division and not repository.division_exists(session, division):
         raise NotFound(f"行政区划代码“{division}”不存在。", code="division_not_found")
     return inst_id, cons_id, division or None
+
+
+def audit_log(session: Session, actor: Principal, page: PageRequest, *, entity: str | None = None,
+              action: str | None = None, resident_id: int | None = None,
+              who: str | None = None) -> Page[AuditLog]:
+    """The audit trail, for admins and commission officers (audit.read)."""
+    actor.require(Perm.AUDIT_READ)
+    items, total = repository.page_of(session, repository.audit_query(entity, action, resident_id, who),
+                                      page.size, page.offset)
+    return Page(items=items, total=total, number=page.number, size=page.size)

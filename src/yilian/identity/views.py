@@ -9,7 +9,8 @@ from starlette.responses import RedirectResponse, Response
 
 from yilian.identity import service
 from yilian.web.csrf import verify_csrf
-from yilian.web.deps import DB, settings_of
+from yilian.core.paging import PageRequest
+from yilian.web.deps import DB, PageUser, settings_of
 from yilian.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -51,3 +52,18 @@ def login(
 def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+ACTIONS_ZH = {"create": "新增", "update": "修改", "read": "查阅", "transition": "状态变更", "delete": "删除"}
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: DB, user: PageUser, entity: str | None = None,
+               action: str | None = None, resident: int | None = None, who: str | None = None,
+               page: int = 1) -> Response:
+    p = service.audit_log(session, user, PageRequest(page, 50), entity=entity or None, action=action or None,
+                          resident_id=resident, who=who or None)
+    params = {"entity": entity, "action": action, "resident": resident, "who": who}
+    base = "?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return render(request, "audit.html", page=p, actions=ACTIONS_ZH, base_url=base,
+                  f={k: v or "" for k, v in params.items()})

@@ -170,9 +170,9 @@ class _Generator:
         band = p.bands[_bisect(p.band_cum, rng.random() * p.band_cum[-1])]
         age = rng.randint(band.lo, band.hi)
         sex = 1 if rng.random() < band.male else 2
-        born = date.fromordinal(self.end_ord - age * 365 - (age // 4) - rng.randrange(365))
-        if born > self.ref:
-            born = self.ref
+        # Born uniformly inside the year of life that makes them ``age`` on the reference day.
+        first = date(self.ref.year - age - 1, 12, 31).toordinal() + 1
+        born = date.fromordinal(rng.randint(first, date(self.ref.year - age, 12, 31).toordinal()))
         t = _bisect(self.town_cum, rng.random() * self.town_cum[-1])
         town = self.townships[t]
         v = rng.randrange(len(town.villages))

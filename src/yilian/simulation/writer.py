@@ -37,8 +37,12 @@ class Writer:
         self.conn = conn
         self.postgres = is_postgres(conn)
 
-    def rows(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        if self.postgres:
+    def rows(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, adapt: bool = True) -> int:
+        """``adapt=False``: the caller already built driver-ready values (the hot path of the care stage)."""
+        if self.postgres or not adapt:
+            rows = rows if self.postgres or isinstance(rows, list) else list(rows)
+            if not self.postgres and not rows:
+                return 0
             return copy_rows(self.conn, table, columns, rows)
         adapted = [tuple(_sqlite_value(v) for v in row) for row in rows]
         if not adapted:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, cast, distinct, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Date, Select, String, and_, case, cast, distinct, func, literal_column, null, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
@@ -104,7 +104,7 @@ def _network_rows(labels: Subquery) -> Select[Any]:
 def institution_map(cut: Cut) -> UnitMap:
     """Map an institution of care (on a record's date) to the units of ``cut``."""
     if cut == Cut.COUNTY:
-        rows = select(Institution.id.label("institution_id"), literal("").label("unit")).where(
+        rows = select(Institution.id.label("institution_id"), literal_column("''", String).label("unit")).where(
             Institution.in_county.is_(True))
         return UnitMap(rows.subquery("unit_map"), dated=False)
     if cut == Cut.INSTITUTION:
@@ -127,7 +127,7 @@ def lead_map(cut: Cut) -> UnitMap:
     m = ConsortiumMembership
     if cut == Cut.COUNTY:
         rows: Select[Any] = (
-            select(m.institution_id.label("institution_id"), literal("").label("unit"),
+            select(m.institution_id.label("institution_id"), literal_column("''", String).label("unit"),
                    m.joined_on.label("valid_from"), m.left_on.label("valid_to"))
             .join(Consortium, Consortium.id == m.consortium_id)
             .join(Institution, Institution.id == m.institution_id)

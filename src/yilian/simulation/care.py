@@ -1,0 +1,379 @@
+"""The year of care, day by day: visits, stays, their costs and settlements.
+
+Each day is generated from its own streams (visits, stays, costs), written with ``COPY`` /
+``executemany`` under ids reserved for that day, and dropped — memory stays flat whatever the
+county's size.  Tiers are chosen by quota (``quota.py``) so each preset's targets land:
+in-county visits over village clinics / township centres / hospitals, insured residents' stays
+in or out of the county, in-county stays at primary or county level.
+
+Out-of-county care arrives as the insurance bureau's claims (``source_system`` ``YB-CLAIMS``,
+settlement ``source`` ``insurance``): the stays quota sends there, and ≈ 3 % of insured
+residents' visits.  Uninsured residents' out-of-county care is never seen, so never generated.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from yilian.db.models import Encounter, Settlement
+from yilian.simulation import population as popmod
+from yilian.simulation.codes_data import HTN, PREGNANT, STAY_MIX, T2DM
+from yilian.simulation.pipeline import DAY_HOOKS, SimContext, Stage, Tracker, register_stage
+from yilian.simulation.quota import Quota, assign
+from yilian.simulation.rng import lognormal_mean, poisson, stream
+from yilian.simulation.settle import SETTLEMENT_COLS, Settler
+from yilian.simulation.structure import PRIMARY, SECONDARY, TERTIARY, Inst
+from yilian.simulation.writer import Writer
+
+VILLAGE, TOWNSHIP, HOSPITAL, OUT = 0, 1, 2, 3
+_WEEKDAY = (1.15, 1.05, 1.05, 1.05, 1.05, 0.85, 0.75)  # Monday first
+_WEEKDAY_MEAN = sum(_WEEKDAY) / 7
+ENCOUNTER_COLS = ("id", "source_system", "source_id", "resident_id", "institution_id", "department_id",
+                  "practitioner_id", "kind", "start_date", "end_date", "los_days", "discharge_mode", "age_years",
+                  "age_days", "birth_weight_g", "principal_dx", "diagnoses", "principal_proc", "procedures",
+                  "referral_episode_id", "received_at")
+SHANGHAI = popmod.SHANGHAI
+
+
+@dataclass
+class Item:
+    """One encounter on its way to the database."""
+
+    i: int  # resident index
+    inst: Inst
+    kind: str
+    start: int  # date ordinal
+    end: int | None
+    dx: list[str]
+    dept_key: str
+    procs: list[str] = field(default_factory=list)
+    age: int = 0
+    age_days: int | None = None
+    weight_g: int | None = None
+    mode: str | None = None
+    cost: int = 0  # cents
+    claim: bool = False  # arrives as an insurance claim (out of county)
+
+
+@dataclass
+class DayBatch:
+    """What a day hook sees: the day's encounters with their ids (resident index → id: first_id + i)."""
+
+    day: date
+    first_id: int
+    items: list[Item]
+
+
+def _season(day: date) -> float:
+    # Winter peak of respiratory illness, ±12 %.
+    return 1.0 + 0.12 * math.cos(2 * math.pi * (day.timetuple().tm_yday - 15) / 365)
+
+
+class CareYear:
+    def __init__(self, ctx: SimContext) -> None:
+        assert ctx.network is not None and ctx.population is not None
+        self.ctx, self.net, self.pop = ctx, ctx.network, ctx.population
+        p = ctx.preset
+        self.p, self.r = p, p.rates
+        self.w = Writer(ctx.conn)
+        pg = self.w.postgres
+        self.money: Callable[[int], Any] = (lambda c: f"{c // 100}.{c % 100:02d}") if pg else (lambda c: c / 100)
+        self.settler = Settler(p, self.money, (lambda d: d) if pg else float)
+        self.visit_quota = Quota([p.village_visit_share, p.township_visit_share,
+                                  1 - p.village_visit_share - p.township_visit_share])
+        self.out_quota = Quota([1 - p.out_of_county_stay_share, p.out_of_county_stay_share])
+        self.primary_quota = Quota([1 - p.primary_inpatient_share, p.primary_inpatient_share])
+        self.seq: dict[str, int] = {}
+        self.villages = [v for t in self.net.townships for v in t.villages]
+        self.hospitals = list(self.net.hospitals.values())
+        n = self.pop.n
+        self.days = (date(ctx.year, 12, 31) - date(ctx.year, 1, 1)).days + 1
+        self.visit_base = n * self.r.visits_per_resident / self.days / _WEEKDAY_MEAN
+        planned = sum(len(v) for v in self.pop.deliveries.values()) + sum(
+            len(v) for v in self.pop.newborn_stays.values())
+        self.stay_base = max(0.0, n * self.r.stays_per_100 / 100 - planned) / self.days
+        self.cost_norm = self._cost_norms()
+        self.date_value: Callable[[date], Any] = (lambda d: d) if pg else (lambda d: d.isoformat())
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _cost_norms(self) -> list[float]:
+        """Mean case-mix cost factor per level, so the level's mean cost per stay stays as configured."""
+        out = []
+        tail = self.ctx.codes.long_tail
+        for level in (PRIMARY, SECONDARY, TERTIARY):
+            w = sum(e.weights[level] for e in STAY_MIX)
+            mean = sum(e.weights[level] * e.cost for e in STAY_MIX) / w if w else 1.0
+            out.append(mean * (1 - tail[level]) + 1.35 * tail[level])
+        return out
+
+    def _age(self, i: int, on: int) -> tuple[int, int | None]:
+        b = date.fromordinal(self.pop.birth[i])
+        d = date.fromordinal(on)
+        years = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+        return years, (on - self.pop.birth[i] if years == 0 else None)
+
+    def _tags(self, i: int) -> list[str]:
+        f = self.pop.flags[i]
+        tags = []
+        if f & popmod.HTN:
+            tags.append(HTN)
+        if f & popmod.T2DM:
+            tags.append(T2DM)
+        if f & popmod.PREGNANT:
+            tags.append(PREGNANT)
+        return tags
+
+    def _draw(self, rng: random.Random, cum: Any, k: int, latest_birth: int) -> list[int]:
+        """k residents weighted by ``cum`` among those born on or before ``latest_birth``."""
+        pop = range(self.pop.n)
+        out = rng.choices(pop, cum_weights=cum, k=k) if k else []
+        for j, i in enumerate(out):
+            tries = 0
+            while self.pop.birth[i] > latest_birth and tries < 50:
+                i = rng.choices(pop, cum_weights=cum)[0]
+                tries += 1
+            out[j] = i
+        return [i for i in out if self.pop.birth[i] <= latest_birth]
+
+    def _hospital(self, rng: random.Random, age: int, sex: int, purpose: str) -> Inst:
+        weights = []
+        for h in self.hospitals:
+            if h.category == "G100":  # maternal and child health: children, women, births
+                w = 1.1 if age < 15 else (0.5 if sex == 2 and age < 50 else 0.02)
+                if purpose in ("delivery", "newborn"):
+                    w = 1.0
+            elif h.category == "A210":
+                w = 0.1 if purpose in ("delivery", "newborn") else (0.6 if age >= 60 else 0.4)
+            else:
+                w = (1.0 if h.level == TERTIARY else 0.8) * (0.5 if h.code.endswith("TKYY") else 1.0)
+            weights.append(w)
+        return rng.choices(self.hospitals, weights)[0]
+
+    def _township_of(self, rng: random.Random, i: int) -> Inst:
+        t = self.pop.township[i]
+        if rng.random() < 0.12 and len(self.net.townships) > 1:
+            t = rng.randrange(len(self.net.townships))
+        return self.net.townships[t].centre
+
+    def _village_of(self, rng: random.Random, i: int) -> Inst:
+        if rng.random() < 0.10:
+            return rng.choice(self.net.townships[self.pop.township[i]].villages)
+        return self.villages[self.pop.village[i]]
+
+    def _out(self, rng: random.Random) -> Inst:
+        out = self.net.out_of_county
+        return out[-1] if rng.random() < 0.3 else rng.choice(out[:-1])
+
+    def _bypass(self, i: int) -> float:
+        return self.pop.bypass[i] / 255
+
+    # ---- visits ----------------------------------------------------------------------------
+
+    def visits(self, day: date) -> list[Item]:
+        rng = stream(self.ctx.seed, self.ctx.year, "visits", day.toordinal())
+        lam = self.visit_base * _WEEKDAY[day.weekday()] * _season(day)
+        o = day.toordinal()
+        people = self._draw(rng, self.pop.visit_cum, poisson(rng, lam), o)
+        claims: list[int] = []
+        local: list[int] = []
+        for i in people:
+            if self.pop.scheme[i] != popmod.UNINSURED and rng.random() < self.r.out_of_county_visit_share:
+                claims.append(i)
+            else:
+                local.append(i)
+        counts = self.visit_quota.split(len(local))
+        tiers = assign(rng, local, counts, lambda i, c: self._visit_weight(i, c, o))
+        items: list[Item] = []
+        for i, tier in zip(local, tiers, strict=True):
+            items.append(self._visit(rng, i, tier, o))
+        for i in claims:
+            items.append(self._visit(rng, i, OUT, o))
+        return items
+
+    def _visit_weight(self, i: int, c: int, on: int) -> float:
+        age = (on - self.pop.birth[i]) // 365
+        f = self.pop.flags[i]
+        b = self._bypass(i)
+        if c == HOSPITAL:
+            w = 1.4 if age < 7 else (0.7 if age >= 60 else 1.0)
+            if f & (popmod.HTN | popmod.T2DM):
+                w *= 0.6
+            return w * (0.4 + 2.0 * b)
+        # Township rather than village: children and the working-age more, chronic refills less.
+        w = 1.5 if age < 15 else (0.8 if age >= 60 else 1.1)
+        if f & (popmod.HTN | popmod.T2DM):
+            w *= 0.6
+        return w * (0.7 + b)
+
+    def _visit(self, rng: random.Random, i: int, tier: int, on: int) -> Item:
+        age, age_days = self._age(i, on)
+        sex = self.pop.sex[i]
+        if tier == VILLAGE:
+            inst = self._village_of(rng, i)
+        elif tier == TOWNSHIP:
+            inst = self._township_of(rng, i)
+        elif tier == HOSPITAL:
+            inst = self._hospital(rng, age, sex, "visit")
+        else:
+            inst = self._out(rng)
+        em_share = self.r.emergency_share[min(tier, HOSPITAL)]
+        emergency = tier != OUT and rng.random() < em_share
+        dx, dept = self.ctx.codes.visit(rng, min(tier, HOSPITAL), age, sex, self._tags(i), emergency)
+        if emergency and inst.kind != "township":
+            dept = "JZK"
+        return Item(i, inst, "emergency" if emergency else "outpatient", on, None, [dx], dept, age=age,
+                    age_days=age_days, claim=tier == OUT)
+
+    # ---- stays -----------------------------------------------------------------------------
+
+    def stays(self, day: date) -> list[Item]:
+        rng = stream(self.ctx.seed, self.ctx.year, "stays", day.toordinal())
+        o = day.toordinal()
+        plans: list[tuple[int, str, int | None, int | None]] = []  # (resident, kind, admission, weight)
+        for i in self.pop.deliveries.get(o, ()):
+            plans.append((i, "delivery", None, None))
+        for i, admission, weight in self.pop.newborn_stays.get(o, ()):
+            plans.append((i, "newborn", admission, weight))
+        for i in self._draw(rng, self.pop.stay_cum, poisson(rng, self.stay_base * _season(day)), o - 90):
+            plans.append((i, "general", None, None))
+        insured = [k for k, pl in enumerate(plans) if self.pop.scheme[pl[0]] != popmod.UNINSURED]
+        out_counts = self.out_quota.split(len(insured))
+        out_cat = assign(rng, insured, out_counts, lambda k, c: self._out_weight(plans[k], o))
+        is_out = {k for k, c in zip(insured, out_cat, strict=True) if c == 1}
+        local = [k for k in range(len(plans)) if k not in is_out]
+        prim_counts = self.primary_quota.split(len(local))
+        prim_cat = assign(rng, local, prim_counts, lambda k, c: self._primary_weight(plans[k], o))
+        level_of = {k: (PRIMARY if c == 1 else SECONDARY) for k, c in zip(local, prim_cat, strict=True)}
+        items = []
+        for k, (i, kind, admission, weight) in enumerate(plans):
+            items.append(self._stay(rng, i, kind, admission, weight, o, OUT if k in is_out else level_of[k]))
+        return items
+
+    def _out_weight(self, plan: tuple[int, str, int | None, int | None], on: int) -> float:
+        i, kind = plan[0], plan[1]
+        age = (on - self.pop.birth[i]) // 365
+        w = 1.2 if 15 <= age < 60 else 0.8
+        if self.pop.scheme[i] == popmod.EMPLOYEE_SCHEME:
+            w *= 1.5
+        w *= {"delivery": 0.6, "newborn": 1.5}.get(kind, 1.0)
+        return w * (0.4 + 2.0 * self._bypass(i))
+
+    def _primary_weight(self, plan: tuple[int, str, int | None, int | None], on: int) -> float:
+        i, kind = plan[0], plan[1]
+        age = (on - self.pop.birth[i]) // 365
+        w = 1.5 if age >= 60 else (0.7 if age < 15 else 1.0)
+        w *= {"delivery": 0.5, "newborn": 0.3}.get(kind, 1.0)
+        return w * (1.6 - self._bypass(i))
+
+    def _stay(self, rng: random.Random, i: int, kind: str, admission: int | None, weight: int | None, discharge: int,
+              where: int) -> Item:
+        sex = self.pop.sex[i]
+        age_now = (discharge - self.pop.birth[i]) // 365
+        if where == OUT:
+            inst = self._out(rng)
+        elif where == PRIMARY:
+            inst = self._township_of(rng, i)
+        else:
+            inst = self._hospital(rng, age_now, sex, kind)
+        level = TERTIARY if where == OUT else inst.level
+        codes = self.ctx.codes
+        if kind == "newborn":
+            assert weight is not None
+            sc = codes.newborn(rng, weight)
+        else:
+            age0, _ = self._age(i, discharge)
+            sc = codes.stay(rng, level, age0, sex, self._tags(i),
+                            "delivery" if kind == "delivery" else ("infant" if age0 == 0 else "general"))
+        if admission is None:
+            mean = self.r.los_days[level] * sc.los
+            los = max(1, min(60, round(lognormal_mean(rng, mean, 0.45))))
+            admission = max(self.pop.birth[i], discharge - los)
+        age, age_days = self._age(i, admission)
+        if kind == "newborn" or (age_days is not None and age_days <= 28):
+            weight = weight or max(2500, min(4500, round(rng.gauss(3300, 400))))
+        else:
+            weight = None
+        u = rng.random()
+        mode = "5" if u < (0.012 if age >= 75 else 0.003) else ("2" if u < 0.02 else ("4" if u < 0.04 else "1"))
+        it = Item(i, inst, "inpatient", admission, discharge, sc.diagnoses, sc.dept, sc.procedures, age, age_days,
+                  weight, mode, claim=where == OUT)
+        mean_cost = self.r.inpatient_cost[level] * sc.cost / self.cost_norm[level]
+        it.cost = max(30_000, round(lognormal_mean(rng, mean_cost, 0.5) * 100))
+        return it
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def _visit_cost(self, rng: random.Random, it: Item) -> int:
+        oc = self.r.outpatient_cost
+        if it.claim:
+            mean = oc[3] * 1.15
+        elif it.inst.kind == "village":
+            mean = oc[0]
+        elif it.inst.kind == "township":
+            mean = oc[1]
+        else:
+            mean = oc[3] if it.inst.level == TERTIARY else oc[2]
+        if it.kind == "emergency":
+            mean *= 1.4
+        return max(500, round(lognormal_mean(rng, mean, 0.6) * 100))
+
+    def write(self, day: date, items: list[Item]) -> None:
+        if not items:
+            return
+        ctx = self.ctx
+        rng = stream(ctx.seed, ctx.year, "costs", day.toordinal())
+        first = self.w.reserve(Encounter.__table__, len(items))  # type: ignore[arg-type]
+        received = datetime.combine(day + timedelta(days=1), time(2, 0), SHANGHAI).astimezone(UTC)
+        if not self.w.postgres:
+            received_v: Any = received.strftime("%Y-%m-%d %H:%M:%S.%f")
+        else:
+            received_v = received
+        dv = self.date_value
+        enc_rows, set_rows = [], []
+        year = ctx.year
+        for k, it in enumerate(items):
+            eid = first + k
+            inst = it.inst
+            source_system = self.net.insurance_source if it.claim else inst.source_system
+            n = self.seq.get(source_system, 0) + 1
+            self.seq[source_system] = n
+            prefix = "YB" if it.claim else {"outpatient": "MZ", "emergency": "JZ", "inpatient": "ZY"}[it.kind]
+            dept_id = inst.department("JZK" if it.kind == "emergency" and "JZK" in inst.departments else it.dept_key)
+            enc_rows.append((
+                eid, source_system, f"{prefix}{year}{n:08d}", self.pop.first_id + it.i, inst.id, dept_id,
+                inst.physician(rng, dept_id), it.kind, dv(date.fromordinal(it.start)),
+                dv(date.fromordinal(it.end)) if it.end is not None else None,
+                max(1, it.end - it.start) if it.end is not None else None, it.mode, it.age, it.age_days,
+                it.weight_g, it.dx[0], "|".join(it.dx), it.procs[0] if it.procs else None,
+                "|".join(it.procs) if it.procs else None, None, received_v))
+            inpatient = it.kind == "inpatient"
+            total = it.cost if inpatient else self._visit_cost(rng, it)
+            place = ("out_of_county_unreferred" if it.claim else ("primary" if inst.is_primary else "county"))
+            s = self.settler.settle(rng, total, inpatient, place, self.pop.scheme[it.i], inst.kind == "village")
+            settled_on = dv(date.fromordinal(it.end if it.end is not None else it.start))
+            set_rows.append(self.settler.row(eid, settled_on, not it.claim, "insurance" if it.claim else "his", s))
+        ctx.add_rows("encounter", self.w.rows(Encounter.__table__, ENCOUNTER_COLS, enc_rows, adapt=False))  # type: ignore[arg-type]
+        ctx.add_rows("settlement", self.w.rows(Settlement.__table__, SETTLEMENT_COLS, set_rows, adapt=False))  # type: ignore[arg-type]
+        batch = DayBatch(day, first, items)
+        for hook in DAY_HOOKS:
+            hook(ctx, day, batch)
+
+
+def run(ctx: SimContext, track: Tracker) -> None:
+    year = CareYear(ctx)
+    track.total(year.days)
+    day = date(ctx.year, 1, 1)
+    for _ in range(year.days):
+        items = year.visits(day) + year.stays(day)
+        year.write(day, items)
+        day += timedelta(days=1)
+        track.advance()
+
+
+register_stage(Stage("care", "一年的门诊与住院", 400, run))

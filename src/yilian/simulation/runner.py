@@ -1,0 +1,122 @@
+"""``simulate county`` as a use case: refuse what it must, run the stages, record the run.
+
+The CLI opens the transaction (ARCHITECTURE.md: transactions belong to the edge); everything
+here happens inside it, so a refusal or a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy import func, inspect, literal, select, text
+from sqlalchemy.orm import Session
+
+from yilian.core.config import get_settings
+from yilian.core.errors import ConfigurationError, Conflict, ValidationFailed
+from yilian.db import migrate
+from yilian.db.bulk import is_postgres, sync_sequence
+from yilian.db.models import CareRelationship, Encounter, Institution, Resident, SimulationRun
+from yilian.identity.principal import Principal, system_principal
+from yilian.simulation import care, population, structure  # noqa: F401 - registers the built-in stages
+from yilian.simulation.codes import code_source, resolve_rules
+from yilian.simulation.measure import measure
+from yilian.simulation.pipeline import SimContext, Stage, Tracker, register_stage, run_stages
+from yilian.simulation.presets import Preset, get_preset
+
+GENERATOR_VERSION = "1.0.0"
+MIN_RESIDENTS, MAX_RESIDENTS = 100, 10_000_000
+
+
+@dataclass(frozen=True)
+class Request:
+    preset: str
+    residents: int
+    year: int | None
+    seed: int
+    rules: Path | None = None
+    append: bool = False
+
+
+def check_request(req: Request) -> tuple[Preset, int]:
+    if req.append:
+        raise ValidationFailed("尚未支持 --append（在已有网络上追加一年）：当前只能生成到空数据库。",
+                               code="simulate_append_unsupported")
+    preset = get_preset(req.preset)
+    if not MIN_RESIDENTS <= req.residents <= MAX_RESIDENTS:
+        raise ValidationFailed(f"居民人数须在 {MIN_RESIDENTS:,} 到 {MAX_RESIDENTS:,} 之间。",
+                               code="simulate_residents_out_of_range")
+    year = req.year if req.year is not None else preset.year
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed("年份须在 2000 到 2100 之间。", code="simulate_year_out_of_range")
+    return preset, year
+
+
+def check_database(session: Session) -> None:
+    conn = session.connection()
+    insp = inspect(conn)
+    current: set[str] = set()
+    if insp.has_table("alembic_version"):
+        current = {r[0] for r in conn.execute(text("select version_num from alembic_version"))}
+    if not current or current != set(migrate.current_heads()):
+        raise ConfigurationError("数据库尚未迁移到最新结构：请先运行 yilian db upgrade。", code="simulate_db_not_migrated")
+    institutions = session.scalar(select(func.count()).select_from(Institution)) or 0
+    residents = session.scalar(select(func.count()).select_from(Resident)) or 0
+    if institutions or residents:
+        raise Conflict(f"数据库不是空的（已有 {institutions} 家机构、{residents} 名居民）：simulate county 只写入空数据库；"
+                       "要在已有网络上追加一年，请使用 --append。", code="simulate_database_not_empty",
+                       institutions=institutions, residents=residents)
+
+
+def _treated(ctx: SimContext, track: Tracker) -> None:
+    """One ``treated`` relationship per resident × institution seen in the year, set-based."""
+    rel = CareRelationship.__table__
+    enc = Encounter.__table__
+    sel = (select(enc.c.resident_id, enc.c.institution_id, literal("treated"), func.min(enc.c.start_date))
+           .group_by(enc.c.resident_id, enc.c.institution_id))
+    result = ctx.conn.execute(rel.insert().from_select(["resident_id", "institution_id", "kind", "since"], sel))  # type: ignore[attr-defined]
+    ctx.add_rows("care_relationship", int(result.rowcount or 0))
+    track.total(1)
+    track.advance()
+
+
+register_stage(Stage("treated", "就诊关系", 800, _treated))
+
+
+def simulate(session: Session, req: Request, progress: Progress | None = None,
+             actor: Principal | None = None) -> dict[str, Any]:
+    """Generate the county and its year into an empty, migrated database; returns the summary."""
+    preset, year = check_request(req)
+    started_at, t0 = datetime.now(UTC), time.perf_counter()
+    rules_dir = resolve_rules(req.rules, get_settings().drg_rules)
+    r = preset.rates
+    codes = code_source(rules_dir, r.cc_rate, r.mcc_rate, r.long_tail)
+    check_database(session)
+    conn = session.connection()
+    if not is_postgres(conn):
+        # Index maintenance of a big year needs more than SQLite's 2 MB page cache.
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+    ctx = SimContext(session, actor or system_principal("simulate"), preset, req.seed, year, req.residents, codes)
+    run_stages(ctx, progress)
+    session.flush()
+    for table in (Resident.__table__, Encounter.__table__, CareRelationship.__table__):
+        sync_sequence(conn, table)  # type: ignore[arg-type]
+    duration = time.perf_counter() - t0
+    counts = dict(sorted(ctx.counts.items()))
+    session.add(SimulationRun(preset=preset.name, seed=req.seed, year=year, residents=req.residents,
+                              generator_version=GENERATOR_VERSION, code_source=codes.label[:200],
+                              row_counts=counts, duration_s=Decimal(f"{duration:.2f}"), started_at=started_at))
+    session.flush()
+    return {
+        "preset": preset.name, "year": year, "seed": req.seed, "residents": req.residents,
+        "generator_version": GENERATOR_VERSION, "code_source": codes.label,
+        "row_counts": counts, "duration_s": round(duration, 2),
+        "stages": [s.as_dict() for s in ctx.stats],
+        "targets": measure(session, preset, year),
+    }
