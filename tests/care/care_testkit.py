@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from builders import institution
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from builders import institution
 from yilian.care.layout import COLUMNS
 from yilian.core.clock import utcnow
 from yilian.db.models import AuditLog, CareRelationship, Department, Encounter, Institution, Resident, Settlement
@@ -111,3 +111,20 @@ def text_of_tables(session: Session, tables: tuple[str, ...]) -> str:
         for row in session.execute(text(f'SELECT * FROM "{t}"')):
             out.append(" ".join("" if v is None else str(v) for v in row))
     return "\n".join(out)
+
+
+def episode(session: Session, resident: Resident, sending: Institution, receiving: Institution, *,
+            approval: str | None = "approved", direction: str = "up") -> int:
+    """A referral episode row (the referrals feature owns it; care only links to it)."""
+    from builders import user
+    from yilian.db.models import ReferralEpisode
+
+    u = user(session, institution_id=sending.id)
+    now = utcnow()
+    e = ReferralEpisode(resident_id=resident.id, direction=direction, status="completed", version=1,
+                        sending_institution_id=sending.id, created_by=u.id, sent_by=u.id,
+                        receiving_institution_id=receiving.id, approval=approval, benefits=[], status_entry_seq=1,
+                        created_at=now, updated_at=now)
+    session.add(e)
+    session.flush()
+    return int(e.id)

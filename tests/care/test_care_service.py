@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from builders import admin, principal
-from care_testkit import County, counts, county, payload, registered, text_of_tables
+from care_testkit import County, counts, county, episode, payload, registered, text_of_tables
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import admin, principal
 from yilian.care import service
 from yilian.care.schemas import EncounterIn
 from yilian.core.errors import Conflict, DomainError, Forbidden
@@ -65,7 +65,7 @@ def test_the_same_record_again_changes_nothing(session: Session, c: County) -> N
     assert not created and again.id == first.id
     assert counts(session) == before
     # Amounts written differently are the same amounts.
-    same, created = ingest(session, {**body, "settlement": {**body["settlement"], "total_cost": "6000"}})
+    _same, created = ingest(session, {**body, "settlement": {**body["settlement"], "total_cost": "6000"}})
     assert not created and counts(session) == before
 
 
@@ -94,11 +94,12 @@ def test_a_given_split_is_stored_as_sent(session: Session, c: County) -> None:
 
 
 def test_the_deductible_runs_on_across_a_referral_episode(session: Session, c: County) -> None:
-    _, number = registered(session)
-    up = payload(number, c.township.code, referral_episode_id=77, start_date="2025-03-01", end_date="2025-03-04")
-    county_stay = payload(number, c.hospital.code, referral_episode_id=77, start_date="2025-03-04",
+    r, number = registered(session)
+    ep = episode(session, r, c.township, c.city)
+    up = payload(number, c.township.code, referral_episode_id=ep, start_date="2025-03-01", end_date="2025-03-04")
+    county_stay = payload(number, c.hospital.code, referral_episode_id=ep, start_date="2025-03-04",
                           end_date="2025-03-10")
-    out = payload(number, c.city.code, referral_episode_id=77, start_date="2025-03-10", end_date="2025-03-20")
+    out = payload(number, c.city.code, referral_episode_id=ep, start_date="2025-03-10", end_date="2025-03-20")
     unreferred = payload(number, c.city.code, start_date="2025-05-01", end_date="2025-05-05")
     got = [session.get(Settlement, ingest(session, b)[0].id) for b in (up, county_stay, out, unreferred)]
     assert [(s.place, s.deductible) for s in got if s] == [
@@ -106,6 +107,19 @@ def test_the_deductible_runs_on_across_a_referral_episode(session: Session, c: C
         ("out_of_county_unreferred", D("1000.00"))]
     assert [(s.ratio, s.source, s.in_county) for s in got[2:] if s] == [(D("0.55"), "insurance", False),
                                                                         (D("0.45"), "insurance", False)]
+
+
+def test_a_referral_link_must_be_the_residents_and_approved(session: Session, c: County) -> None:
+    r, number = registered(session)
+    other, _ = registered(session, name="赵六")
+    rejected = episode(session, r, c.hospital, c.city, approval="rejected")
+    enc, _ = ingest(session, payload(number, c.city.code, referral_episode_id=rejected))
+    assert session.get(Settlement, enc.id).place == "out_of_county_unreferred"  # type: ignore[union-attr]
+    assert refusal(session, payload(number, c.city.code, referral_episode_id=999999)).code == \
+        "referral_episode_not_found"
+    theirs = episode(session, other, c.hospital, c.city)
+    assert refusal(session, payload(number, c.city.code, referral_episode_id=theirs)).code == \
+        "referral_episode_other_resident"
 
 
 def test_cent_amounts_that_floats_cannot_add_are_stored(session: Session, c: County) -> None:
@@ -124,7 +138,7 @@ def test_cent_amounts_that_floats_cannot_add_are_stored(session: Session, c: Cou
     ({"institution_code": "NOPE"}, "institution_not_found"),
     ({"department_code": "WK"}, "department_not_found"),
     ({"practitioner_code": "P404"}, "practitioner_not_found"),
-    ({"resident_id_number": "110105194912310021"}, "resident_not_found"),
+    ({"resident_id_number": "11010519491231002X"}, "resident_not_found"),
     ({"resident_id_number": "110105194912310022"}, "id_number_checksum"),
     ({"settlement": {"scheme": "employee"}}, "reimbursement_rules_missing"),
     ({"los_days": 3}, "los_mismatch"),
@@ -132,7 +146,8 @@ def test_cent_amounts_that_floats_cannot_add_are_stored(session: Session, c: Cou
 def test_refusals_of_one_record(session: Session, c: County, change: dict[str, Any], code: str) -> None:
     _, number = registered(session)
     before = counts(session)
-    assert refusal(session, payload(number, c.hospital.code, **change)).code == code
+    assert refusal(session, {**payload(number, c.hospital.code), **change}
+                   if "institution_code" in change else payload(number, c.hospital.code, **change)).code == code
     assert counts(session) == before
 
 

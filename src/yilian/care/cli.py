@@ -48,6 +48,9 @@ def import_(
     with transaction(database) as session, Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("导入就诊记录", total=_data_rows(file))
         result = importer.import_csv(session, cli_actor(), file, progress=lambda n: bar.advance(task, n))
+    if result.created:
+        with transaction(database) as session:
+            importer.refresh_statistics(session)
     err.print(f"{escape(result.file)}：共 {result.total} 行，新增 {result.created}，未变 {result.unchanged}，"
               f"拒绝 {len(result.rejected)}，新建就诊关系 {result.relationships_created}，用时 {result.seconds} 秒")
     for r in result.rejected[:SHOWN_REJECTIONS]:

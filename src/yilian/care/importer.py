@@ -53,12 +53,14 @@ from yilian.care.service import (
 from yilian.core import events as core_events
 from yilian.core.clock import today_local, utcnow
 from yilian.core.errors import DomainError, ValidationFailed
+from yilian.core.pii import PiiCipher
 from yilian.identity import audit
 from yilian.identity.principal import Principal
 from yilian.identity.roles import Perm
 from yilian.identity.service import institution_scope
+from yilian.residents.crypto import cipher
 
-__all__ = ["import_csv"]
+__all__ = ["import_csv", "refresh_statistics"]
 
 Progress = Callable[[int], None]
 
@@ -84,6 +86,7 @@ class _Run:
     config: CareConfig
     today: date
     resolver: Resolver
+    pii: PiiCipher
     total: int = 0
     created: int = 0
     unchanged: int = 0
@@ -106,7 +109,7 @@ def _parse(run: _Run, header: layout.Header, chunk: Sequence[tuple[int, list[str
     for line, fields in chunk:
         try:
             data, raw_id = layout.parse_row(fields, header)
-            parsed.append(_Parsed(line, data, id_number_hash(raw_id, run.today)))
+            parsed.append(_Parsed(line, data, id_number_hash(raw_id, run.today, run.pii)))
         except DomainError as exc:
             run.reject(line, layout.source_id_of(fields, header), exc)
     return parsed
@@ -169,7 +172,7 @@ def _write(run: _Run, fresh: list[tuple[_Ready, dict[str, Any]]]) -> None:
         key = (c.referral_episode_id, care_group(c.kind).value) if c.referral_episode_id is not None else None
         before = paid.get(key, Decimal("0.00")) if key else Decimal("0.00")
         try:
-            values = settlement_values(c, r.resolved.institution, before, config)
+            values = settlement_values(c, r.resolved, before, config)
         except DomainError as exc:
             run.reject(r.line, c.source_id, exc)
             continue
@@ -208,7 +211,7 @@ def import_csv(
     started = time.perf_counter()
     config = config or default_config()
     run = _Run(session, actor, config, today or today_local(),
-               Resolver(session, institution_scope(session, actor, Perm.RESIDENT_WRITE)))
+               Resolver(session, institution_scope(session, actor, Perm.RESIDENT_WRITE)), cipher())
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -238,5 +241,10 @@ def import_csv(
                      detail=f"导入就诊记录 {path.name}：新增{run.created}条，未变{run.unchanged}条，"
                             f"拒绝{len(run.rejected)}条，新建就诊关系{run.relationships}条")
     return ImportReport(file=path.name, total=run.total, created=run.created, unchanged=run.unchanged,
-                        rejected=run.rejected, relationships_created=run.relationships,
+                        rejected=sorted(run.rejected, key=lambda r: r.line), relationships_created=run.relationships,
                         seconds=round(time.perf_counter() - started, 3))
+
+
+def refresh_statistics(session: Session) -> None:
+    """After a large import: refresh the planner's statistics (SQLite; PostgreSQL does it itself)."""
+    repository.refresh_statistics(session)

@@ -34,11 +34,13 @@ _INT_NAMES_ZH: Final = {"los_days": "住院天数", "birth_weight_g": "出生体
 class Header:
     """Column positions of one file (columns may come in any order; optional ones may be absent)."""
 
-    __slots__ = ("positions", "width")
+    __slots__ = ("index", "positions", "width")
 
     def __init__(self, positions: dict[str, int], width: int) -> None:
         self.positions = positions
         self.width = width
+        #: Position of each layout column in ``COLUMNS`` order, -1 when the file leaves it out.
+        self.index = tuple(positions.get(name, -1) for name in COLUMNS)
 
 
 def read_header(header: Sequence[str]) -> Header:
@@ -93,11 +95,8 @@ def parse_row(fields: Sequence[str], header: Header) -> tuple[EncounterData, str
     if len(fields) != header.width:
         raise refuse(f"该行有{len(fields)}列，表头有{header.width}列（含逗号的内容须加英文双引号）。",
                      "row_width_invalid")
-    pos = header.positions
-
-    def get(name: str) -> str:
-        i = pos.get(name)
-        return fields[i].strip() if i is not None else ""
+    values = dict(zip(COLUMNS, [fields[i].strip() if i >= 0 else "" for i in header.index], strict=True))
+    get = values.__getitem__
 
     start = _date(get("start_date"), "start_date")
     if start is None:

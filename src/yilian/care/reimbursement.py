@@ -37,8 +37,8 @@ ZERO: Final = Decimal("0.00")
 def place_of(*, is_primary_care: bool, in_county: bool, referred: bool) -> Place:
     """Primary-care institutions in the county (township and community health centres, stations,
     village clinics: the registry's ``is_primary_care``), other in-county institutions, and out of
-    county with or without a referral link.  An encounter carries a referral episode only when the
-    referrals feature linked it to an approved referral, so the link is the approval."""
+    county with or without an approved referral (the service reads the linked episode's approval:
+    approved, deemed, exempt or not required count as approved, REFERRAL.md)."""
     if not in_county:
         return Place.OUT_OF_COUNTY if referred else Place.OUT_OF_COUNTY_UNREFERRED
     return Place.PRIMARY if is_primary_care else Place.COUNTY

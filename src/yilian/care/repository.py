@@ -11,7 +11,6 @@ goes through ``residents.service.do_add_care_relationship`` instead.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,6 +27,7 @@ from yilian.db.models import (
     Encounter,
     Institution,
     Practitioner,
+    ReferralEpisode,
     Resident,
     Settlement,
 )
@@ -113,6 +113,17 @@ def practitioners_by_code(session: Session, codes: Collection[str]) -> dict[str,
     return out
 
 
+def referral_episodes(session: Session, ids: Collection[int]) -> dict[int, tuple[int, str | None]]:
+    """(resident id, approval) of referral episodes: the seam's read — the link must point at the
+    same resident's episode, and its approval decides the out-of-county place."""
+    out: dict[int, tuple[int, str | None]] = {}
+    for batch in _batches(ids):
+        stmt = select(ReferralEpisode.id, ReferralEpisode.resident_id, ReferralEpisode.approval).where(
+            ReferralEpisode.id.in_(batch))
+        out.update({eid: (rid, approval) for eid, rid, approval in session.execute(stmt).tuples()})
+    return out
+
+
 def _compared_columns() -> list[Any]:
     return [Encounter.id, Encounter.source_id, *(getattr(Encounter, c) for c in COMPARED_ENCOUNTER),
             *(getattr(Settlement, c).label(f"s_{c}") for c in COMPARED_SETTLEMENT)]
@@ -157,36 +168,13 @@ def episode_deductibles(session: Session, episode_ids: Collection[int]) -> dict[
 # ---- writes -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _money_checked_in_python(conn: Connection) -> Iterator[None]:
-    """Let SQLite take settlements whose sums ``care.rules`` has already checked exactly.
-
-    SQLite keeps NUMERIC values as binary floating point, so its CHECK
-    ``fund_paid + patient_paid = total_cost`` (and the six-category sum) fails for about a third
-    of exact cent amounts (0.10 + 0.20 ≠ 0.30 in doubles).  Every settlement written here passed
-    the same sums in Decimal first, so the check is switched off for this connection around the
-    write and on again right after.  PostgreSQL's NUMERIC is exact and keeps checking.
-    Proposed fix in the schema (owner): a tolerance form, ``abs(a + b - total) < 0.005``.
-    """
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
-
-
 def add_encounter(session: Session, encounter: Encounter, settlement: Settlement) -> None:
     """One encounter and its settlement through the ORM (the single-record API path)."""
+    session.add(encounter)
     session.flush()
-    with _money_checked_in_python(session.connection()):
-        session.add(encounter)
-        session.flush()
-        settlement.encounter_id = encounter.id
-        session.add(settlement)
-        session.flush()
+    settlement.encounter_id = encounter.id
+    session.add(settlement)
+    session.flush()
 
 
 def settlement_of(session: Session, encounter_id: int) -> Settlement | None:
@@ -230,8 +218,7 @@ def _copy(session: Session, table: Any, columns: Sequence[str], rows: Iterable[S
     conn = session.connection()
     adapt = _sqlite_adapter(conn, table, columns)
     data = [adapt(r) for r in rows] if adapt else list(rows)
-    with _money_checked_in_python(conn):
-        return copy_rows(conn, table, columns, data)
+    return copy_rows(conn, table, columns, data)
 
 
 def insert_encounters(session: Session, rows: Iterable[Sequence[Any]]) -> int:
@@ -257,8 +244,21 @@ def insert_treated_relationships(session: Session, first_id: int, last_id: int) 
     pairs = (select(e.c.resident_id, e.c.institution_id, literal(TREATED), func.min(e.c.start_date))
              .where(e.c.id.between(first_id, last_id), ~exists(running))
              .group_by(e.c.resident_id, e.c.institution_id))
-    result = session.execute(insert(c).from_select(["resident_id", "institution_id", "kind", "since"], pairs))
-    return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+    # RETURNING to count: psycopg reports rowcount -1 for an INSERT … SELECT run through Core.
+    stmt = insert(c).from_select(["resident_id", "institution_id", "kind", "since"], pairs).returning(c.c.id)
+    return len(session.execute(stmt).all())
+
+
+def refresh_statistics(session: Session) -> None:
+    """Let SQLite's planner see the new rows: without statistics it picks ``ix_encounter_discharge``
+    (kind) for a period count instead of ``ix_encounter_date_kind``.  ``analysis_limit`` samples each
+    index, so this takes milliseconds at 10 M rows.  PostgreSQL's autovacuum analyses on its own."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+    for table in ("encounter", "settlement", "care_relationship"):
+        conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 # ---- reads for pages and the API ----------------------------------------------------------
@@ -321,7 +321,6 @@ def institution_ref(session: Session, institution_id: int) -> InstitutionRef | N
 
 def names_for(session: Session, encounter: Encounter) -> tuple[str, str]:
     """(institution name, resident name) of one encounter."""
-    row = session.execute(select(Institution.name, Resident.name)
-                          .where(Institution.id == encounter.institution_id,
-                                 Resident.id == encounter.resident_id)).one()
-    return str(row[0]), str(row[1])
+    inst = session.scalar(select(Institution.name).where(Institution.id == encounter.institution_id))
+    res = session.scalar(select(Resident.name).where(Resident.id == encounter.resident_id))
+    return str(inst), str(res)

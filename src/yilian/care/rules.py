@@ -16,7 +16,7 @@ Conventions decided here (and documented in docs/care/care.md):
   carry no discharge mode or length of stay.
 * **Codes** are normalised (trimmed; ICD-10's first letter upper case, the 医保版 extension
   marker ``x`` lower case) before they are checked and stored, so "i10.X00" and "I10.x00" are one
-  code.  Shapes follow the 医保版 code lists (``A00.000``, ``A00.000x001``, ``A18.100+N33.0*``;
+  code.  Shapes follow the 医保版 code lists (``A00.000``, ``A00.000x001``, ``A02.205+N16.0*``;
   ``36.0601``, ``81.5100x001``) and accept the shorter national forms (``I10``, ``J18.9``,
   ``36.06``).
 * **Money** is Decimal with at most two decimals; the six cost categories add up to the total

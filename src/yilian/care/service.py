@@ -48,6 +48,7 @@ from yilian.core import events as core_events
 from yilian.core.clock import today_local, utcnow
 from yilian.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.core.paging import Page, PageRequest
+from yilian.core.pii import PiiCipher
 from yilian.db.models import Encounter, Resident, Settlement
 from yilian.identity import audit
 from yilian.identity.principal import Principal
@@ -58,12 +59,16 @@ from yilian.residents.idcard import parse_id_number
 from yilian.residents.service import do_add_care_relationship
 
 __all__ = [
+    "APPROVED_REFERRAL",
     "EncounterFilter",
     "EncounterView",
+    "Resolved",
     "Resolver",
     "SettlementView",
     "changed_fields",
+    "changed_refusal",
     "do_ingest_encounter",
+    "encounter_values",
     "encounter_view_of",
     "encounters_of_institution",
     "id_number_hash",
@@ -74,6 +79,9 @@ __all__ = [
 ]
 
 ZERO: Final = Decimal("0.00")
+#: Referral approvals that count as "with an approved referral" (REFERRAL.md: approved, deemed,
+#: exempt or not required); a link to a pending or rejected one settles as unreferred.
+APPROVED_REFERRAL: Final = frozenset({"approved", "deemed", "exempt", "not_required"})
 FIELD_NAMES_ZH: Final[dict[str, str]] = {
     "resident_id": "居民", "institution_id": "机构", "department_id": "科室", "practitioner_id": "医师",
     "kind": "就诊类型", "start_date": "就诊（入院）日期", "end_date": "出院日期", "los_days": "住院天数",
@@ -183,9 +191,10 @@ def encounter_view_of(session: Session, e: Encounter) -> EncounterView:
 # ---- resolving what the sender names --------------------------------------------------------
 
 
-def id_number_hash(raw: str, today: date) -> str:
-    """The lookup hash of a sent ID number; a malformed one is refused without echoing it."""
-    return cipher().lookup_hash(parse_id_number(raw, today=today).normalised)
+def id_number_hash(raw: str, today: date, pii: PiiCipher | None = None) -> str:
+    """The lookup hash of a sent ID number; a malformed one is refused without echoing it.
+    A batch passes its ``pii`` cipher: ``cipher()`` resolves the key from the settings each call."""
+    return (pii or cipher()).lookup_hash(parse_id_number(raw, today=today).normalised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,7 @@ class Resolved:
     institution: InstitutionRef
     department_id: int | None
     practitioner_id: int | None
+    referred: bool  # linked to an approved (or exempt) referral episode of this resident
 
 
 class Resolver:
@@ -212,6 +222,7 @@ class Resolver:
         self.departments: dict[tuple[int, str], int] = {}
         self.practitioners: dict[str, int] = {}
         self.residents: dict[str, tuple[int, date]] = {}
+        self.episodes: dict[int, tuple[int, str | None]] = {}
 
     def prefetch(self, items: Collection[tuple[EncounterData, str]]) -> None:
         s = self.session
@@ -223,6 +234,8 @@ class Resolver:
         self.departments.update(repository.departments_by_code(s, deps - self.departments.keys()))
         pracs = {d.practitioner_code for d, _ in items if d.practitioner_code} - self.practitioners.keys()
         self.practitioners.update(repository.practitioners_by_code(s, pracs))
+        self.episodes = repository.referral_episodes(
+            s, {d.referral_episode_id for d, _ in items if d.referral_episode_id is not None})
 
     def resolve(self, d: EncounterData, id_hash: str) -> Resolved:
         resident = self.residents.get(id_hash)
@@ -243,7 +256,15 @@ class Resolver:
             prac = self.practitioners.get(d.practitioner_code)
             if prac is None:
                 raise refuse(f"医师代码“{d.practitioner_code[:40]}”未登记。", "practitioner_not_found")
-        return Resolved(resident[0], resident[1], inst, dep, prac)
+        referred = False
+        if d.referral_episode_id is not None:
+            episode = self.episodes.get(d.referral_episode_id)
+            if episode is None:
+                raise refuse(f"转诊编号 {d.referral_episode_id} 不存在。", "referral_episode_not_found")
+            if episode[0] != resident[0]:
+                raise refuse(f"转诊编号 {d.referral_episode_id} 不是该居民的转诊。", "referral_episode_other_resident")
+            referred = episode[1] in APPROVED_REFERRAL
+        return Resolved(resident[0], resident[1], inst, dep, prac, referred)
 
 
 # ---- settling and comparing -----------------------------------------------------------------
@@ -266,18 +287,17 @@ def encounter_values(c: CheckedEncounter, r: Resolved, received_at: datetime) ->
     }
 
 
-def settlement_values(c: CheckedEncounter, inst: InstitutionRef, episode_paid: Decimal,
+def settlement_values(c: CheckedEncounter, r: Resolved, episode_paid: Decimal,
                       config: CareConfig) -> dict[str, Any]:
     """The settlement row: the split as sent, or computed by the reimbursement rules with the
     deductible the referral episode has already paid (``episode_paid``)."""
-    s = c.settlement
-    place = place_of(is_primary_care=inst.is_primary_care, in_county=inst.in_county,
-                     referred=c.referral_episode_id is not None)
+    s, inst = c.settlement, r.institution
+    place = place_of(is_primary_care=inst.is_primary_care, in_county=inst.in_county, referred=r.referred)
     if s.split_given:
         deductible, ratio, fund, patient = s.deductible, s.ratio, s.fund_paid, s.patient_paid
     else:
-        r = reimburse(Claim(s.total_cost, s.policy_cost, place, care_group(c.kind), s.scheme, episode_paid), config)
-        deductible, ratio, fund, patient = r.deductible, r.ratio, r.fund, r.patient
+        paid = reimburse(Claim(s.total_cost, s.policy_cost, place, care_group(c.kind), s.scheme, episode_paid), config)
+        deductible, ratio, fund, patient = paid.deductible, paid.ratio, paid.fund, paid.patient
     return {
         "settled_on": s.settled_on, "scheme": s.scheme.value, "place": place.value, "in_county": inst.in_county,
         "source": _source(c, inst), "total_cost": s.total_cost,
@@ -361,7 +381,7 @@ def do_ingest_encounter(
         paid = repository.episode_deductibles(session, [checked.referral_episode_id]).get(
             (checked.referral_episode_id, group), ZERO)
     encounter = Encounter(**encounter_values(checked, resolved, utcnow()))
-    settlement = Settlement(**settlement_values(checked, resolved.institution, paid, config))
+    settlement = Settlement(**settlement_values(checked, resolved, paid, config))
     try:
         with session.begin_nested():
             repository.add_encounter(session, encounter, settlement)

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from yilian.contracts import events, repository, rules
 from yilian.contracts.config import Frequency, PackageItem
+from yilian.contracts.packages import populations_of
 from yilian.contracts.rules import DeliveryState
 from yilian.contracts.schemas import DeliveryIn
-from yilian.contracts.service import STATUS_NAMES_ZH, interval_of, populations_of, team_policy
+from yilian.contracts.service import STATUS_NAMES_ZH, interval_of, team_policy
 from yilian.core.clock import today_local, utcnow
 from yilian.core.errors import Forbidden, NotFound
 from yilian.core.events import publish

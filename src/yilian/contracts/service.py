@@ -7,7 +7,8 @@ they decide.  A change to an existing contract is a compare-and-set on its ``ver
 (``stale_version`` when someone else changed it first); signings of one resident are
 serialised by a row lock on the resident, the panel check by a lock on the team.
 
-Teams and packages live in ``contracts.teams``, delivery records and the workbench
+Teams and the package catalogue live in ``contracts.teams`` (a contract's packages in
+``contracts.packages``), delivery records and the workbench
 lists in ``contracts.delivery``.
 """
 
@@ -17,7 +18,6 @@ import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import update
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from yilian.contracts import events, repository, rules
 from yilian.contracts.config import ContractPolicy, PriorityBenefit
+from yilian.contracts.packages import ensure_basic_package, populations_of, still_applicable
 from yilian.contracts.rules import ContractInterval, FamilyMember, InstitutionRef, TeamPanel
 from yilian.contracts.schemas import FamilySignIn, RenewIn, SignIn, SwitchIn, TerminateIn
 from yilian.contracts.states import (
@@ -40,20 +41,12 @@ from yilian.contracts.states import (
 from yilian.core.clock import today_local, utcnow
 from yilian.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.core.events import publish
-from yilian.db.models import (
-    Contract,
-    ContractCombination,
-    ContractPackage,
-    FamilyDoctorTeam,
-    ServicePackage,
-    ServicePackageItem,
-)
+from yilian.db.models import Contract, ContractCombination, ContractPackage, FamilyDoctorTeam
 from yilian.identity import audit
 from yilian.identity.principal import Principal, system_principal
 from yilian.identity.roles import Perm
 from yilian.identity.service import check_resident_access, institution_scope
 from yilian.residents import service as residents
-from yilian.residents.rules import derived_key_populations
 
 __all__ = [
     "STATUS_NAMES_ZH",
@@ -67,14 +60,12 @@ __all__ = [
     "do_sign",
     "do_switch",
     "do_terminate",
-    "ensure_basic_package",
     "get_contract",
     "interval_of",
+    "network_consortia",
     "policy_for",
-    "populations_of",
     "priority_rights",
     "read_priority_rights",
-    "still_applicable",
     "team_or_404",
     "team_policy",
 ]
@@ -147,6 +138,12 @@ def priority_rights(session: Session, resident_id: int, on: date) -> PriorityRig
     )
 
 
+def network_consortia(session: Session, institution_id: int, on: date) -> frozenset[int]:
+    """Consortia whose network holds the institution (direct lead or member, or through a county
+    community that joined a group as a whole): whose referral and contract pools it may use."""
+    return repository.network_consortia_of(session, institution_id, on)
+
+
 # ---- shared checks ------------------------------------------------------------------------
 
 
@@ -178,8 +175,17 @@ def interval_of(c: Contract) -> ContractInterval:
     return ContractInterval(c.id, c.team_id, c.start_on, stop)
 
 
-def _snapshot(c: Contract) -> ContractSnapshot:
-    return ContractSnapshot(c.id, c.resident_id, c.team_id, ContractStatus(c.status), c.start_on, c.end_on)
+def _snapshot(c: Contract, today: date | None = None) -> ContractSnapshot:
+    """The contract as the rules see it; with ``today``, as it stands today even when the daily
+    job has not yet activated or expired it (nothing is written for that: a refused event must
+    leave the row as it was, and the job writes the system events)."""
+    status = ContractStatus(c.status)
+    if today is not None:
+        if status == ContractStatus.SIGNED and today >= c.start_on:
+            status = ContractStatus.ACTIVE
+        if status == ContractStatus.ACTIVE and today > c.end_on:
+            status = ContractStatus.EXPIRED
+    return ContractSnapshot(c.id, c.resident_id, c.team_id, status, c.start_on, c.end_on)
 
 
 def _check_team_usable(session: Session, team: FamilyDoctorTeam, on: date) -> None:
@@ -197,55 +203,6 @@ def _default_end(start: date, policy: ContractPolicy) -> date:
     return rules.add_years(start, policy.min_term_years) - timedelta(days=1)
 
 
-# ---- packages a contract includes ---------------------------------------------------------
-
-
-def populations_of(session: Session, resident_ids: list[int], on: date) -> dict[int, set[str]]:
-    """Key-population codes on ``on``: recorded ones plus those derived from age."""
-    out = repository.recorded_populations(session, resident_ids, on)
-    for rid, (_name, born) in repository.birth_dates(session, resident_ids).items():
-        out.setdefault(rid, set()).update(k.value for k in derived_key_populations(born, on))
-    return out
-
-
-def ensure_basic_package(
-    session: Session, actor: Principal, consortium_id: int | None, policy: ContractPolicy
-) -> ServicePackage:
-    """The basic package in force; created from the policy's defaults the first time it is needed,
-    so a fresh installation can sign without configuring packages first."""
-    existing = repository.active_basic_package(session, consortium_id)
-    if existing is not None:
-        return existing
-    code = "basic" if consortium_id is None else f"basic-{consortium_id}"
-    pkg = repository.package_by_code(session, code)
-    if pkg is not None:  # configured but switched off: an operator decision, not ours to undo
-        raise Conflict("基础服务包已停用，请先配置基础服务包。", code="basic_package_inactive")
-    pkg = ServicePackage(code=code, name="基础服务包", kind="basic", population=None, consortium_id=consortium_id,
-                         active=True, created_at=utcnow())
-    session.add(pkg)
-    session.flush()
-    for item in policy.basic_package:
-        session.add(ServicePackageItem(
-            package_id=pkg.id, code=item.code, name=item.name_zh, frequency=item.frequency.value,
-            populations=",".join(sorted(item.populations)), price=Decimal("0"), payer="public_health",
-        ))
-    session.flush()
-    audit.record(session, actor, "create", "service_package", pkg.id, after=audit.snapshot(pkg),
-                 detail="按默认配置创建基础服务包")
-    return pkg
-
-
-def still_applicable(session: Session, resident_id: int, package_ids: list[int], on: date) -> list[int]:
-    """The personalised packages among ``package_ids`` the resident still qualifies for on ``on``."""
-    populations = populations_of(session, [resident_id], on)[resident_id]
-    out: list[int] = []
-    for pid in package_ids:
-        pkg = repository.package(session, pid)
-        if pkg is not None and pkg.active and pkg.kind == "personalised" and pkg.population in populations:
-            out.append(pid)
-    return out
-
-
 # ---- signing ------------------------------------------------------------------------------
 
 
@@ -256,9 +213,8 @@ def _packages_for(
     """The basic package (created from the policy's defaults if none is configured) plus the
     personalised packages chosen, each meant for a key population the resident belongs to."""
     consortium_id = repository.tight_consortium_of(session, team.institution_id, on)
-    basic = ensure_basic_package(session, actor, consortium_id, policy)
     populations = populations_of(session, [resident_id], on)[resident_id]
-    out = [basic.id]
+    out: list[int] = []
     for pid in dict.fromkeys(chosen):
         pkg = repository.package(session, pid)
         if pkg is None or not pkg.active:
@@ -271,7 +227,8 @@ def _packages_for(
             raise ValidationFailed(f"居民不属于服务包“{pkg.name}”面向的重点人群，不能选择该服务包。",
                                    code="package_not_for_resident", package_id=pid)
         out.append(pkg.id)
-    return out
+    # Last, so a refused choice leaves no default package behind.
+    return [ensure_basic_package(session, actor, consortium_id, policy).id, *out]
 
 
 def _combination_refs(session: Session, chosen: list[int]) -> list[InstitutionRef]:
@@ -415,8 +372,7 @@ def _apply_system(session: Session, c: Contract, event: ContractEvent, today: da
 
 
 def _catch_up_one(session: Session, c: Contract, today: date) -> int:
-    """Apply the system events a contract is due (activate, expire), so a person's event sees
-    the contract as it is today even when the daily job has not run yet."""
+    """Apply the system events a contract is due (activate, expire)."""
     applied = 0
     if c.status == ContractStatus.SIGNED and today >= c.start_on:
         _apply_system(session, c, ContractEvent.ACTIVATE, today)
@@ -448,11 +404,10 @@ def _successor(
     end_on: date | None, today: date,
 ) -> tuple[Contract, Contract]:
     """Renewal or switch: the old contract ends with its term, the successor starts the next day."""
-    _catch_up_one(session, c, today)
     policy = team_policy(session, team, today)
     start = c.end_on + timedelta(days=1)
     succ = Successor(team.id, start, end_on or _default_end(start, policy))
-    decision = contract_transition(_snapshot(c), ContractEventInput(event, successor=succ), today, policy)
+    decision = contract_transition(_snapshot(c, today), ContractEventInput(event, successor=succ), today, policy)
     _check_team_usable(session, team, start)
     if event == ContractEvent.SWITCH:
         existing = [interval_of(x) for x in repository.contracts_of_resident(session, c.resident_id)]
@@ -521,10 +476,9 @@ def do_terminate(
     c = _contract_or_404(session, contract_id, lock=True)
     check_institution_write(session, actor, c.institution_id)
     _check_version(c, data.version)
-    _catch_up_one(session, c, today)
     inp = ContractEventInput(ContractEvent.TERMINATE, on=data.on, reason=TerminationReason(data.reason),
                              reason_text=data.reason_text)
-    decision = contract_transition(_snapshot(c), inp, today, ContractPolicy())
+    decision = contract_transition(_snapshot(c, today), inp, today, ContractPolicy())
     assert decision.stop is not None
     before = audit.snapshot(c)
     _write(session, c, c.version, {

@@ -125,7 +125,8 @@ class Source(StrEnum):
 SOURCE_NAMES_ZH: Final = {
     Source.CARE: "诊疗与结算数据（机构 HIS、医保结算）", Source.REFERRALS: "双向转诊",
     Source.SCHEDULING: "号源与预约", Source.CONTRACTS: "家庭医生签约", Source.CHRONIC: "慢性病管理（登记与随访）",
-    Source.DIAGNOSTICS: "共享检查检验与结果互认", Source.STAFF: "人员派驻与收入", Source.PAYMENT: "医保支付（分组与预算）",
+    Source.DIAGNOSTICS: "共享检查检验与结果互认", Source.STAFF: "人员派驻与收入",
+    Source.PAYMENT: "医保支付（分组与预算）",
 }
 
 
@@ -282,11 +283,13 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
           dating="签约按服务期：期末日在服务期内", attribution=Attribution.RESIDENTS, source=Source.CONTRACTS,
           target=Target(">=", Decimal("0.45"), "≥ 45%")),
     _frac("contract_rate_key", "重点人群签约率", _FD, _UP,
-          "期末有有效签约的重点人群居民数", "期末重点人群居民数", population="重点人群（按住址；一人属多个人群时合计行只计一次）",
+          "期末有有效签约的重点人群居民数", "期末重点人群居民数",
+          population="重点人群（按住址；一人属多个人群时合计行只计一次）",
           dating="签约按服务期：期末日在服务期内", attribution=Attribution.RESIDENTS, source=Source.CONTRACTS,
           groups=_KEY_GROUPS),
     _frac("contract_renewal_rate", "续约率", _FD, _UP,
-          "统计期内服务期届满、且 30 天内同一居民开始新签约（任一团队）的签约", "统计期内服务期届满的签约（提前解约的除外）",
+          "统计期内服务期届满、且 30 天内同一居民开始新签约（任一团队）的签约",
+          "统计期内服务期届满的签约（提前解约的除外）",
           population="签约", dating="按服务期届满日", attribution=Attribution.TEAM, source=Source.CONTRACTS),
     _frac("contract_delivery_rate", "履约率", _FD, _UP,
           "统计期内到期、期末前已提供的服务包项目", "统计期内到期的服务包项目",

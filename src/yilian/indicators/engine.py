@@ -8,18 +8,22 @@ two must agree, and a test checks that they do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from sqlalchemy import FromClause
 from sqlalchemy.orm import Session
 
+from yilian.core.clock import utcnow
 from yilian.indicators import aggregates, catalogue, repository
 from yilian.indicators.catalogue import Attribution, Cut, Reason
+from yilian.indicators.config import DEFAULT_POLICY, IndicatorPolicy
 from yilian.indicators.periods import Period
-from yilian.indicators.queries import care, facts
+from yilian.indicators.queries import care, contracts, facts, records, referrals, scheduling
 from yilian.indicators.queries.units import Unit, units
 from yilian.indicators.values import CENT, Figures, IndicatorRow, finish, pending, per_unit_value
 
@@ -40,10 +44,26 @@ class Context:
     units: list[Unit]
     basis: Basis = Basis.AGGREGATE
     progress: Progress | None = None
+    as_of: datetime = field(default_factory=utcnow)
+    policy: IndicatorPolicy = DEFAULT_POLICY
+    ensured: set[str] = field(default_factory=set)
 
     def say(self, message: str) -> None:
         if self.progress:
             self.progress(message)
+
+    def ensure(self, period: Period) -> None:
+        """Refresh the pre-aggregate for a period once per computation."""
+        if self.basis == Basis.AGGREGATE and period.label not in self.ensured:
+            aggregates.ensure(self.session, period.start, period.end, progress=self.progress)
+            self.ensured.add(period.label)
+
+    def request(self) -> records.Request:
+        return records.Request(self.period, self.cut, self.as_of, self.policy)
+
+    def care_source(self, period: Period) -> FromClause:
+        self.ensure(period)
+        return facts.AGGREGATE if self.basis == Basis.AGGREGATE else facts.fact_rows(period.start, period.end)
 
 
 class Provider(Protocol):
@@ -68,7 +88,7 @@ class CareProvider:
         for c in codes:
             by_attr.setdefault(c.attribution, []).append(c)
         for attribution, group in by_attr.items():
-            src = facts.AGGREGATE if ctx.basis == Basis.AGGREGATE else facts.fact_rows(period.start, period.end)
+            src = ctx.care_source(period)
             stmt = care.measures_select(src, care.sums_for(group), ctx.cut, attribution, period.start, period.end)
             for unit, values in repository.unit_sums(ctx.session, stmt).items():
                 out.setdefault(unit, {}).update(values)
@@ -77,10 +97,6 @@ class CareProvider:
     def compute(self, ctx: Context) -> Results:
         period = ctx.period
         prior = period.prior_year()
-        if ctx.basis == Basis.AGGREGATE:
-            ctx.say("刷新日汇总")
-            aggregates.ensure(ctx.session, prior.start, prior.end, progress=ctx.progress)
-            aggregates.ensure(ctx.session, period.start, period.end, progress=ctx.progress)
         ctx.say("计算诊疗与医保指标")
         now = self._measures(ctx, period, care.CARE_CODES.values())
         base_codes = [care.CARE_CODES[b] for b in care.GROWTH_CODES.values()]
@@ -109,9 +125,63 @@ def _growth(now: dict[str, int], before: dict[str, int], base: str) -> Figures:
     return Figures(cur, old)
 
 
+class RecordsProvider:
+    """Codes computed from per-record subqueries (contracts, referrals, scheduling)."""
+
+    def __init__(self, label: str, builders: Mapping[str, records.Builder],
+                 codes: Sequence[records.RecordCode]) -> None:
+        self.label = label
+        self.builders = builders
+        self.defs = tuple(codes)
+        self.codes = frozenset(c.code for c in codes)
+
+    def compute(self, ctx: Context) -> Results:
+        ctx.say(self.label)
+        out: Results = {}
+        req = ctx.request()
+        by_source: dict[str, list[records.RecordCode]] = {}
+        for c in self.defs:
+            by_source.setdefault(c.source, []).append(c)
+        for source, group in by_source.items():
+            rec = self.builders[source](req)
+            sums = repository.unit_sums(ctx.session, records.measures_select(rec, group))
+            for u in ctx.units:
+                vals = sums.get(u.code, {})
+                for i, c in enumerate(group):
+                    num = Decimal(vals.get(f"c{i}_n", 0))
+                    den = None if c.denominator is None else Decimal(vals.get(f"c{i}_d", 0))
+                    out[(c.code, u.code, c.group)] = Figures(num, den)
+        return out
+
+
+class AppointmentProvider:
+    """``appointment_rate``: visits matched to appointments ÷ outpatient visits (care fact rows)."""
+
+    codes = frozenset({"appointment_rate"})
+
+    def compute(self, ctx: Context) -> Results:
+        ctx.say("计算预约诊疗率")
+        matched = records.RecordCode("appointment_rate", "matched_visits", records.Tally(), None)
+        rec = scheduling.matched_visits(ctx.request())
+        nums = repository.unit_sums(ctx.session, records.measures_select(rec, [matched]))
+        src = ctx.care_source(ctx.period)
+        stmt = care.measures_select(src, {"den": care.OUTPATIENT_VISITS}, ctx.cut, Attribution.CARE,
+                                    ctx.period.start, ctx.period.end)
+        dens = repository.unit_sums(ctx.session, stmt)
+        return {("appointment_rate", u.code, ""): Figures(Decimal(nums.get(u.code, {}).get("c0_n", 0)),
+                                                          Decimal(dens.get(u.code, {}).get("den", 0)))
+                for u in ctx.units}
+
+
 def providers() -> list[Provider]:
     """The providers of the features that have landed (the others' codes are ``source_pending``)."""
-    return [CareProvider()]
+    return [
+        CareProvider(),
+        RecordsProvider("计算家庭医生签约指标", contracts.BUILDERS, contracts.CODES),
+        RecordsProvider("计算双向转诊指标", referrals.BUILDERS, referrals.CODES),
+        RecordsProvider("计算号源指标", scheduling.BUILDERS, scheduling.CODES),
+        AppointmentProvider(),
+    ]
 
 
 def implemented_codes() -> frozenset[str]:
@@ -122,10 +192,13 @@ def implemented_codes() -> frozenset[str]:
 
 
 def compute(session: Session, period: Period, cut: Cut, *, basis: Basis = Basis.AGGREGATE,
-            progress: Progress | None = None) -> list[IndicatorRow]:
-    """Every catalogued code for ``period`` and ``cut``: catalogue order, then unit, then group."""
+            progress: Progress | None = None, as_of: datetime | None = None,
+            policy: IndicatorPolicy = DEFAULT_POLICY) -> list[IndicatorRow]:
+    """Every catalogued code for ``period`` and ``cut``: catalogue order, then unit, then group.
+
+    ``as_of`` is the computing moment for outcomes that come later (default: now)."""
     unit_list = units(session, cut, period)
-    ctx = Context(session, period, cut, unit_list, basis, progress)
+    ctx = Context(session, period, cut, unit_list, basis, progress, as_of or utcnow(), policy)
     results: Results = {}
     implemented: set[str] = set()
     for p in providers():

@@ -104,11 +104,26 @@ def grid_by_code(session: Session, code: str) -> Grid | None:
     return session.scalar(select(Grid).where(Grid.code == code))
 
 
+def unit_names(session: Session, cut: Cut, codes: Iterable[str]) -> dict[str, str]:
+    code_list = list(codes)
+    if not code_list or cut == Cut.COUNTY:
+        return {}
+    model: Any = Institution if cut == Cut.INSTITUTION else Consortium if cut == Cut.CONSORTIUM else Grid
+    return {c: n for c, n in session.execute(select(model.code, model.name).where(model.code.in_(code_list)))}
+
+
 def institutions_by_ids(session: Session, ids: Iterable[int]) -> list[Institution]:
     id_list = list(ids)
     if not id_list:
         return []
     return list(session.scalars(select(Institution).where(Institution.id.in_(id_list)).order_by(Institution.code)))
+
+
+def consortium_codes(session: Session, ids: Iterable[int]) -> set[str]:
+    id_list = list(ids)
+    if not id_list:
+        return set()
+    return set(session.scalars(select(Consortium.code).where(Consortium.id.in_(id_list))))
 
 
 def consortia_in_division(session: Session, prefix: str) -> set[int]:

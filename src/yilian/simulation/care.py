@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
 from typing import Any
 
 from yilian.db.models import Encounter, Settlement
@@ -25,10 +26,10 @@ from yilian.simulation import population as popmod
 from yilian.simulation.codes_data import HTN, PREGNANT, STAY_MIX, T2DM
 from yilian.simulation.pipeline import DAY_HOOKS, SimContext, Stage, Tracker, register_stage
 from yilian.simulation.quota import Quota, assign
-from yilian.simulation.rng import lognormal_mean, poisson, stream
+from yilian.simulation.rng import lognormal_mean, pick, poisson, stream
 from yilian.simulation.settle import SETTLEMENT_COLS, Settler
 from yilian.simulation.structure import PRIMARY, SECONDARY, TERTIARY, Inst
-from yilian.simulation.writer import Writer
+from yilian.simulation.writer import BackgroundWriter, Writer
 
 VILLAGE, TOWNSHIP, HOSPITAL, OUT = 0, 1, 2, 3
 _WEEKDAY = (1.15, 1.05, 1.05, 1.05, 1.05, 0.85, 0.75)  # Monday first
@@ -38,6 +39,7 @@ ENCOUNTER_COLS = ("id", "source_system", "source_id", "resident_id", "institutio
                   "age_days", "birth_weight_g", "principal_dx", "diagnoses", "principal_proc", "procedures",
                   "referral_episode_id", "received_at")
 SHANGHAI = popmod.SHANGHAI
+_PREFIX = {"outpatient": "MZ", "emergency": "JZ", "inpatient": "ZY"}  # 门诊 / 急诊 / 住院 numbers
 
 
 @dataclass
@@ -58,6 +60,14 @@ class Item:
     mode: str | None = None
     cost: int = 0  # cents
     claim: bool = False  # arrives as an insurance claim (out of county)
+
+
+@dataclass
+class DayRows:
+    day: date
+    items: list[Item]
+    encounters: list[tuple[Any, ...]]
+    settlements: list[tuple[Any, ...]]
 
 
 @dataclass
@@ -91,6 +101,7 @@ class CareYear:
         self.seq: dict[str, int] = {}
         self.villages = [v for t in self.net.townships for v in t.villages]
         self.hospitals = list(self.net.hospitals.values())
+        self._hospital_cum: dict[tuple[bool, bool, bool, str], list[float]] = {}
         n = self.pop.n
         self.days = (date(ctx.year, 12, 31) - date(ctx.year, 1, 1)).days + 1
         self.visit_base = n * self.r.visits_per_resident / self.days / _WEEKDAY_MEAN
@@ -142,6 +153,13 @@ class CareYear:
         return [i for i in out if self.pop.birth[i] <= latest_birth]
 
     def _hospital(self, rng: random.Random, age: int, sex: int, purpose: str) -> Inst:
+        key = (age < 15, sex == 2 and age < 50, age >= 60, purpose)
+        cum = self._hospital_cum.get(key)
+        if cum is None:
+            cum = self._hospital_cum[key] = list(accumulate(self._hospital_weights(age, sex, purpose)))
+        return pick(rng, self.hospitals, cum)
+
+    def _hospital_weights(self, age: int, sex: int, purpose: str) -> list[float]:
         weights = []
         for h in self.hospitals:
             if h.category == "G100":  # maternal and child health: children, women, births
@@ -153,7 +171,7 @@ class CareYear:
             else:
                 w = (1.0 if h.level == TERTIARY else 0.8) * (0.5 if h.code.endswith("TKYY") else 1.0)
             weights.append(w)
-        return rng.choices(self.hospitals, weights)[0]
+        return weights
 
     def _township_of(self, rng: random.Random, i: int) -> Inst:
         t = self.pop.township[i]
@@ -251,8 +269,9 @@ class CareYear:
         prim_cat = assign(rng, local, prim_counts, lambda k, c: self._primary_weight(plans[k], o))
         level_of = {k: (PRIMARY if c == 1 else SECONDARY) for k, c in zip(local, prim_cat, strict=True)}
         items = []
-        for k, (i, kind, admission, weight) in enumerate(plans):
-            items.append(self._stay(rng, i, kind, admission, weight, o, OUT if k in is_out else level_of[k]))
+        for k, (i, kind, planned_admission, birth_weight) in enumerate(plans):
+            items.append(self._stay(rng, i, kind, planned_admission, birth_weight, o,
+                                    OUT if k in is_out else level_of[k]))
         return items
 
     def _out_weight(self, plan: tuple[int, str, int | None, int | None], on: int) -> float:
@@ -323,57 +342,70 @@ class CareYear:
             mean *= 1.4
         return max(500, round(lognormal_mean(rng, mean, 0.6) * 100))
 
-    def write(self, day: date, items: list[Item]) -> None:
-        if not items:
-            return
+    def build(self, day: date, items: list[Item]) -> DayRows:
+        """The day's encounter and settlement rows, driver-ready, without their ids (the writer
+        reserves those when it writes, so generation never touches the connection)."""
         ctx = self.ctx
         rng = stream(ctx.seed, ctx.year, "costs", day.toordinal())
-        first = self.w.reserve(Encounter.__table__, len(items))  # type: ignore[arg-type]
         received = datetime.combine(day + timedelta(days=1), time(2, 0), SHANGHAI).astimezone(UTC)
-        if not self.w.postgres:
-            received_v: Any = received.strftime("%Y-%m-%d %H:%M:%S.%f")
-        else:
-            received_v = received
-        dv = self.date_value
+        received_v: Any = received if self.w.postgres else received.strftime("%Y-%m-%d %H:%M:%S.%f")
+        dates: dict[int, Any] = {}
+
+        def dv(o: int) -> Any:  # a date ordinal as the driver takes it, once per distinct day
+            v = dates.get(o)
+            if v is None:
+                v = dates[o] = self.date_value(date.fromordinal(o))
+            return v
+
         enc_rows, set_rows = [], []
         year = ctx.year
-        for k, it in enumerate(items):
-            eid = first + k
+        for it in items:
             inst = it.inst
             source_system = self.net.insurance_source if it.claim else inst.source_system
             n = self.seq.get(source_system, 0) + 1
             self.seq[source_system] = n
-            prefix = "YB" if it.claim else {"outpatient": "MZ", "emergency": "JZ", "inpatient": "ZY"}[it.kind]
+            prefix = "YB" if it.claim else _PREFIX[it.kind]
             dept_id = inst.department("JZK" if it.kind == "emergency" and "JZK" in inst.departments else it.dept_key)
+            end = it.end
             enc_rows.append((
-                eid, source_system, f"{prefix}{year}{n:08d}", self.pop.first_id + it.i, inst.id, dept_id,
-                inst.physician(rng, dept_id), it.kind, dv(date.fromordinal(it.start)),
-                dv(date.fromordinal(it.end)) if it.end is not None else None,
-                max(1, it.end - it.start) if it.end is not None else None, it.mode, it.age, it.age_days,
+                source_system, f"{prefix}{year}{n:08d}", self.pop.first_id + it.i, inst.id, dept_id,
+                inst.physician(rng, dept_id), it.kind, dv(it.start), dv(end) if end is not None else None,
+                max(1, end - it.start) if end is not None else None, it.mode, it.age, it.age_days,
                 it.weight_g, it.dx[0], "|".join(it.dx), it.procs[0] if it.procs else None,
                 "|".join(it.procs) if it.procs else None, None, received_v))
             inpatient = it.kind == "inpatient"
             total = it.cost if inpatient else self._visit_cost(rng, it)
             place = ("out_of_county_unreferred" if it.claim else ("primary" if inst.is_primary else "county"))
-            s = self.settler.settle(rng, total, inpatient, place, self.pop.scheme[it.i], inst.kind == "village")
-            settled_on = dv(date.fromordinal(it.end if it.end is not None else it.start))
-            set_rows.append(self.settler.row(eid, settled_on, not it.claim, "insurance" if it.claim else "his", s))
-        ctx.add_rows("encounter", self.w.rows(Encounter.__table__, ENCOUNTER_COLS, enc_rows, adapt=False))  # type: ignore[arg-type]
-        ctx.add_rows("settlement", self.w.rows(Settlement.__table__, SETTLEMENT_COLS, set_rows, adapt=False))  # type: ignore[arg-type]
-        batch = DayBatch(day, first, items)
-        for hook in DAY_HOOKS:
-            hook(ctx, day, batch)
+            st = self.settler.settle(rng, total, inpatient, place, self.pop.scheme[it.i], inst.kind == "village")
+            settled_on = dv(end if end is not None else it.start)
+            set_rows.append(self.settler.row(settled_on, not it.claim, "insurance" if it.claim else "his", st))
+        return DayRows(day, items, enc_rows, set_rows)
 
 
 def run(ctx: SimContext, track: Tracker) -> None:
     year = CareYear(ctx)
     track.total(year.days)
     day = date(ctx.year, 1, 1)
-    for _ in range(year.days):
-        items = year.visits(day) + year.stays(day)
-        year.write(day, items)
-        day += timedelta(days=1)
-        track.advance()
+    # Generation (Python) overlaps with the database's work on the previous days (index
+    # maintenance, constraint checks): the writer thread holds the connection alone.
+    with BackgroundWriter(ctx, year.w, _flush) as writer:
+        for _ in range(year.days):
+            items = year.visits(day) + year.stays(day)
+            if items:
+                writer.submit(year.build(day, items))
+            day += timedelta(days=1)
+            track.advance()
+
+
+def _flush(ctx: SimContext, w: Writer, rows: DayRows) -> None:
+    first = w.reserve(Encounter.__table__, len(rows.encounters))  # type: ignore[arg-type]
+    enc = [(first + k, *r) for k, r in enumerate(rows.encounters)]
+    sett = [(first + k, *r) for k, r in enumerate(rows.settlements)]
+    ctx.add_rows("encounter", w.rows(Encounter.__table__, ENCOUNTER_COLS, enc, adapt=False))  # type: ignore[arg-type]
+    ctx.add_rows("settlement", w.rows(Settlement.__table__, SETTLEMENT_COLS, sett, adapt=False))  # type: ignore[arg-type]
+    batch = DayBatch(rows.day, first, rows.items)
+    for hook in DAY_HOOKS:
+        hook(ctx, rows.day, batch)
 
 
 register_stage(Stage("care", "一年的门诊与住院", 400, run))

@@ -1,6 +1,9 @@
-"""``yilian demo load`` (and, with the synthetic-county issue, ``yilian simulate``)."""
+"""``yilian demo load`` and ``yilian simulate county`` (mounted by the root command as ``simulate``)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
@@ -21,3 +24,37 @@ def load(database: str | None = typer.Option(None, "--database", help="数据库
     err.print(f"演示账号（密码均为 [bold]{demo.DEMO_PASSWORD}[/bold]）：")
     for username, display, role in summary.users:
         err.print(f"  {username:<10} {display}（{ROLE_NAMES_ZH[Role(role)]}）")
+
+
+app = typer.Typer(help="合成数据：生成一个县域医共体网络及其一年的就诊数据。", no_args_is_help=True)
+
+
+@app.callback()
+def _simulate() -> None:
+    """合成数据（县域医共体网络及其一年的数据）。"""  # keeps ``county`` a subcommand while it is the only one
+
+
+@app.command("county")
+@handles_errors
+def county(
+    preset: str = typer.Option("target-2025", "--preset", help="预设：target-2025、qidong-2016、tianchang-2016"),
+    residents: int = typer.Option(100_000, "--residents", help="居民人数"),
+    year: int | None = typer.Option(None, "--year", help="就诊年度（默认为预设的年度）"),
+    seed: int = typer.Option(1, "--seed", help="随机种子：相同输入生成相同数据"),
+    database: str | None = typer.Option(None, "--database", help="数据库 URL（默认 YILIAN_DATABASE_URL）"),
+    append: bool = typer.Option(False, "--append", help="在已有网络上追加一年（尚未支持）"),
+    rules: Path | None = typer.Option(None, "--rules", help="CHS-DRG 规则包目录（默认见 YILIAN_DRG_RULES）"),
+    quiet: bool = typer.Option(False, "--quiet", help="不显示进度条"),
+) -> None:
+    """生成一个县（机构、人员、居民）及其一年的门诊、住院和结算数据，写入空数据库；摘要以 JSON 输出到标准输出。"""
+    from yilian.simulation.pipeline import progress_display
+    from yilian.simulation.runner import Request, check_request, simulate
+
+    req = Request(preset=preset, residents=residents, year=year, seed=seed, rules=rules, append=append)
+    check_request(req)  # refuse bad options before touching the database
+    with progress_display(not quiet) as progress, transaction(database) as session:
+        summary = simulate(session, req, progress)
+    missed = [t["code"] for t in summary["targets"] if not t["ok"]]
+    if missed:
+        err.print(f"[yellow]注意[/yellow]：以下指标未落在目标范围内：{'、'.join(missed)}")
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))

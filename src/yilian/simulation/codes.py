@@ -22,6 +22,7 @@ from pathlib import Path
 
 from yilian.core.errors import ConfigurationError
 from yilian.simulation import codes_data as cd
+from yilian.simulation.rng import pick
 
 _PACK_FILES = ("mdc.tsv", "mdc_dx.tsv", "adrg.tsv", "adrg_dx.tsv", "adrg_proc.tsv", "cc.tsv", "mcc.tsv",
                "icd10.tsv", "icd9cm3.tsv")
@@ -72,6 +73,7 @@ class Pack:
     mcc: list[str]
     icd10: set[str]
     icd9: set[str]
+    _blocked: dict[tuple[str, int], set[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, d: Path) -> Pack:
@@ -100,6 +102,9 @@ class Pack:
 
     def blocked(self, mdc: str, sex: int) -> set[str]:
         """Codes that would enter an MDC tried before ``mdc`` for a patient of this sex (age ≥ 1)."""
+        key = (mdc, sex)
+        if key in self._blocked:
+            return self._blocked[key]
         out: set[str] = set()
         for other, order in self.mdc_order.items():
             if order >= self.mdc_order[mdc] or other in ("MDCA", "MDCP", "MDCZ"):
@@ -107,6 +112,7 @@ class Pack:
             if (other == "MDCM" and sex != 1) or (other == "MDCN" and sex != 2):
                 continue
             out |= self.mdc_dx.get(other, set())
+        self._blocked[key] = out
         return out
 
 
@@ -139,7 +145,7 @@ class _Table:
     def pick(self, rng: random.Random) -> _Choice | None:
         if not self.choices:
             return None
-        return rng.choices(self.choices, cum_weights=self.cum)[0]
+        return pick(rng, self.choices, self.cum)
 
 
 class CodeSource:
@@ -150,9 +156,10 @@ class CodeSource:
         self.pack = pack
         self.cc_rate, self.mcc_rate = tuple(cc_rate), tuple(mcc_rate)
         self.long_tail = tuple(long_tail) if pack is not None else (0.0, 0.0, 0.0)
-        self.dropped: list[str] = []  # preferred codes the pack does not know (reported)
+        self.dropped: set[str] = set()  # preferred codes the pack does not know (reported)
         self.visit_codes = [v for v in cd.VISIT_CODES if pack is None or self._known_dx(v.code)]
-        self.dropped += [v.code for v in cd.VISIT_CODES if v not in self.visit_codes]
+        self.dropped |= {v.code for v in cd.VISIT_CODES if v not in self.visit_codes}
+        self._choices: dict[tuple[cd.MixEntry, int], _Choice | None] = {}
         self._visit_tables: dict[tuple[int, int, int, bool], tuple[list[cd.VisitCode], list[float]]] = {}
         self._stay_tables: dict[tuple[str, int, int, int], _Table] = {}
         self.cc = [c for c in cd.COMMON_CC if pack is None or c in pack.cc]
@@ -203,22 +210,28 @@ class CodeSource:
                         if v.tag == tag:
                             return v.code, v.dept
         codes, cum = self._visit_table(tier, age, sex, emergency)
-        v = rng.choices(codes, cum_weights=cum)[0]
+        v = pick(rng, codes, cum)
         return v.code, ("EK" if age < 14 and v.dept == "NK" else v.dept)
 
     # ---- stays -----------------------------------------------------------------------------
 
     def _choice(self, e: cd.MixEntry, sex: int) -> _Choice | None:
+        key = (e, sex)
+        if key not in self._choices:
+            self._choices[key] = self._make_choice(e, sex)
+        return self._choices[key]
+
+    def _make_choice(self, e: cd.MixEntry, sex: int) -> _Choice | None:
         pack = self.pack
         if pack is None:
             return _Choice(e, e.dx, e.proc, e.dx, e.proc) if e.dx else None
         dx_pool, proc_pool = self._pools(e.adrg, sex, newborn=e.adrg.startswith("P"))
         if not dx_pool or (e.surgical and not proc_pool):
-            self.dropped.append(e.adrg)
+            self.dropped.add(e.adrg)
             return None
         pdx = tuple(c for c in e.dx if c in dx_pool)
         pproc = tuple(c for c in e.proc if c in proc_pool)
-        self.dropped += [c for c in e.dx if c not in dx_pool] + [c for c in e.proc if c not in proc_pool]
+        self.dropped |= {c for c in e.dx if c not in dx_pool} | {c for c in e.proc if c not in proc_pool}
         return _Choice(e, tuple(sorted(dx_pool)), tuple(sorted(proc_pool)) if e.surgical else (), pdx, pproc)
 
     def _pools(self, adrg: str, sex: int, newborn: bool = False) -> tuple[set[str], set[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from yilian.db.models import Encounter, InsuranceEnrolment, Institution, Settlement
+from yilian.db.models import Encounter, Institution, InsuranceEnrolment, Settlement
 from yilian.simulation.presets import Preset
 
 TOWNSHIP_CATEGORIES = ("C210", "C220")  # 乡镇卫生院: central and ordinary township health centres

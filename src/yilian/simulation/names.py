@@ -11,6 +11,8 @@ import random
 from itertools import accumulate
 from typing import Final
 
+from yilian.simulation.rng import pick
+
 _SURNAMES: Final = (
     ("王", 73), ("李", 72), ("张", 69), ("刘", 54), ("陈", 46), ("杨", 33), ("黄", 25), ("赵", 23),
     ("吴", 21), ("周", 21), ("徐", 18), ("孙", 16), ("马", 15), ("朱", 14), ("胡", 14), ("郭", 13),
@@ -44,7 +46,7 @@ _VILLAGE_SECOND: Final = "兴旺和民丰福胜利光明华阳星荣盛乐庆湖
 
 
 def person_name(rng: random.Random, sex: int) -> str:
-    surname = rng.choices(_SURNAME_LIST, cum_weights=_SURNAME_CUM)[0]
+    surname = pick(rng, _SURNAME_LIST, _SURNAME_CUM)
     pool = _MALE if sex == 1 else _FEMALE
     first = rng.choice(pool if rng.random() < 0.7 else _SHARED)
     if rng.random() < 0.18:  # single-character given names

@@ -49,11 +49,12 @@ class StageStats:
     seconds: float = 0.0
     rows: int = 0
     peak_rss_mib: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU (all threads); the database server's is not included
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
-        return {"stage": self.name, "seconds": round(self.seconds, 2), "rows": self.rows,
-                "rows_per_s": round(rate), "peak_rss_mib": round(self.peak_rss_mib, 1)}
+        return {"stage": self.name, "seconds": round(self.seconds, 2), "cpu_s": round(self.cpu_s, 2),
+                "rows": self.rows, "rows_per_s": round(rate), "peak_rss_mib": round(self.peak_rss_mib, 1)}
 
 
 class Tracker:
@@ -157,6 +158,11 @@ def _adapt(fn: Callable[..., Any]) -> StageRun:
     return run
 
 
+def cpu_seconds() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def peak_rss_mib() -> float:
     # ru_maxrss is KiB on Linux, bytes on macOS.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -178,10 +184,10 @@ def run_stages(ctx: SimContext, progress: Progress | None) -> None:
     for stage in stages():
         task = progress.add_task(stage.label_zh, total=None) if progress is not None else None
         before = sum(ctx.counts.values())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         stage.run(ctx, Tracker(progress, task))
         ctx.stats.append(StageStats(stage.name, time.perf_counter() - started,
-                                    sum(ctx.counts.values()) - before, peak_rss_mib()))
+                                    sum(ctx.counts.values()) - before, peak_rss_mib(), cpu_seconds() - cpu))
         if progress is not None and task is not None:
             t = progress.tasks[task]
             progress.update(task, total=t.total or t.completed or 1, completed=t.total or t.completed or 1)

@@ -142,7 +142,7 @@ class Preset:
         return self.place.county[0]
 
 
-def _hospitals(prefix: str, county: str, general_level: tuple[str, str], tcm: str, mch: str,
+def _hospitals(county: str, general_level: tuple[str, str], tcm: str, mch: str,
                extra: tuple[Hospital, ...] = ()) -> tuple[Hospital, ...]:
     return (
         Hospital("RMYY", f"{county}人民医院", "A100", general_level[0], general_level[1], 900, physicians=70),
@@ -160,7 +160,7 @@ QIDONG: Final = Preset(
                 ("320100", "南京市"), ("320106", "鼓楼区"), "QD",
                 ("汇龙镇", "南阳镇", "北新镇", "王鲍镇", "合作镇", "海复镇", "近海镇", "寅阳镇", "惠萍镇",
                  "东海镇", "吕四港镇", "启隆乡")),
-    hospitals=_hospitals("QD", "启东市", ("3", "B"), "启东市中医院", "启东市妇幼保健院"),
+    hospitals=_hospitals("启东市", ("3", "B"), "启东市中医院", "启东市妇幼保健院"),
     communities=(
         Community("RMYY-JT", "启东市人民医院医疗集团", "general", "RMYY", ("FYBJY",)),
         Community("ZYY-JT", "启东市中医院医疗集团", "tcm", "ZYY"),
@@ -190,7 +190,7 @@ TIANCHANG: Final = Preset(
                 ("340100", "合肥市"), ("340103", "庐阳区"), "TC",
                 ("秦栏镇", "仁和集镇", "冶山镇", "铜城镇", "大通镇", "张铺镇", "杨村镇", "石梁镇", "新街镇",
                  "万寿镇", "汊涧镇", "郑集镇", "永丰镇", "金集镇")),
-    hospitals=_hospitals("TC", "天长市", ("2", "A"), "天长市中医院", "天长市妇幼保健院",
+    hospitals=_hospitals("天长市", ("2", "A"), "天长市中医院", "天长市妇幼保健院",
                          (Hospital("TKYY", "天康医院", "A100", "2", "A", 500, "private", 30),)),
     communities=(
         Community("RMYY-GT", "天长市人民医院医共体", "general", "RMYY", ("FYBJY",)),
@@ -228,7 +228,7 @@ TARGET_2025: Final = Preset(
                 ("530100", "昆明市"), ("530102", "五华区"), "LL",
                 ("中枢镇", "召夸镇", "马街镇", "三岔河镇", "大莫古镇", "芳华镇", "小百户镇", "板桥镇",
                  "活水乡", "龙海乡")),
-    hospitals=_hospitals("LL", "陆良县", ("3", "B"), "陆良县中医医院", "陆良县妇幼保健院"),
+    hospitals=_hospitals("陆良县", ("3", "B"), "陆良县中医医院", "陆良县妇幼保健院"),
     communities=(
         Community("RMYY-GT", "陆良县人民医院医共体", "general", "RMYY"),
         Community("ZYY-GT", "陆良县中医医院医共体", "tcm", "ZYY"),

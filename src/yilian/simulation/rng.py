@@ -14,7 +14,11 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from typing import Final
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Final, TypeVar
+
+T = TypeVar("T")
 
 #: Residents are generated in logical blocks of this size; each block has its own stream.
 #: It is part of the data's identity (changing it changes the data), unlike write batch sizes.
@@ -50,4 +54,10 @@ def weighted_key(rng: random.Random, weight: float) -> float:
     with probability proportional to weight.  Quotas use it to pick which visits go where."""
     if weight <= 0:
         return -1.0
-    return rng.random() ** (1.0 / weight)
+    return math.pow(rng.random(), 1.0 / weight)
+
+
+def pick(rng: random.Random, items: Sequence[T], cum: Sequence[float]) -> T:
+    """One item by cumulative weights — ``rng.choices(items, cum_weights=cum)[0]`` without its
+    per-call checks (the hot paths draw millions of times)."""
+    return items[min(bisect_right(cum, rng.random() * cum[-1]), len(items) - 1)]

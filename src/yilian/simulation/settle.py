@@ -84,12 +84,12 @@ class Settler:
                village: bool = False) -> Settled:
         group = CareGroup.INPATIENT if inpatient else CareGroup.OUTPATIENT
         split = _SPLIT_INPATIENT if inpatient else (_SPLIT_VILLAGE if village else _SPLIT_OUTPATIENT)
-        share = self.policy_share[group][place] * rng.uniform(0.97, 1.03)
-        weights = [s * rng.uniform(0.7, 1.3) for s in split]
+        rand = rng.random
+        share = self.policy_share[group][place] * (0.97 + 0.06 * rand())
+        weights = [s * (0.7 + 0.6 * rand()) for s in split]
         for _ in range(_MAX_NUDGES):
-            cats = _split(total, weights)
-            if not _exact(cats, total):
-                cats = _nudge(cats, total)
+            split_cents = _split(total, weights)
+            cats = split_cents if _exact(split_cents, total) else _nudge(split_cents, total)
             if cats is None:
                 total += 1
                 continue
@@ -104,11 +104,12 @@ class Settler:
             total += 1  # a cent more: a different total whose split is exact in binary too
         raise RuntimeError("no binary-exact settlement found")  # pragma: no cover - never within 200 cents
 
-    def row(self, encounter_id: int, settled_on: Any, in_county: bool, source: str, s: Settled) -> tuple[Any, ...]:
+    def row(self, settled_on: Any, in_county: bool, source: str, s: Settled) -> tuple[Any, ...]:
+        """The settlement row without its ``encounter_id`` (the writer puts it first)."""
         m = self.money
         c = s.categories
-        return (encounter_id, settled_on, s.scheme, s.place, in_county, source, m(s.total), m(c[0]), m(c[1]),
-                m(c[2]), m(c[3]), m(c[4]), m(c[5]), m(s.policy), m(s.deductible), self.ratio(s.ratio), m(s.fund), m(s.patient))
+        return (settled_on, s.scheme, s.place, in_county, source, m(s.total), m(c[0]), m(c[1]), m(c[2]), m(c[3]),
+                m(c[4]), m(c[5]), m(s.policy), m(s.deductible), self.ratio(s.ratio), m(s.fund), m(s.patient))
 
 
 SETTLEMENT_COLS = ("encounter_id", "settled_on", "scheme", "place", "in_county", "source", "total_cost",

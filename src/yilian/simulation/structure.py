@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from yilian.core.errors import Conflict
 from yilian.registry import consortia, service
 from yilian.registry.schemas import ConsortiumIn, DivisionIn, InstitutionIn, MemberIn, PracticeSiteIn, PractitionerIn
 from yilian.simulation import names
@@ -175,7 +176,7 @@ class _Builder:
 
     def _staff(self, inst: Inst, physicians: int, others: dict[str, int], primary: bool) -> None:
         titles = _TITLES_PRIMARY if primary else _TITLES_HOSPITAL
-        depts = list(inst.departments.items()) or [("", None)]
+        depts: list[tuple[str, int | None]] = list(inst.departments.items()) or [("", None)]
         n = 0
         for category, count in (("physician", physicians), *others.items()):
             for _ in range(count):
@@ -194,8 +195,8 @@ class _Builder:
     def hospital(self, h: Hospital, division: str, *, in_county: bool, track: Tracker) -> Inst:
         level = TERTIARY if h.level == "3" else SECONDARY
         inst = self._create(InstitutionIn(
-            code=f"{self.prefix}-{h.key}", name=h.name, category=h.category, level=h.level, grade=h.grade,  # type: ignore[arg-type]
-            ownership=h.ownership, beds=h.beds, division_code=division, in_county=in_county),  # type: ignore[arg-type]
+            code=f"{self.prefix}-{h.key}", name=h.name, category=h.category, level=h.level, grade=h.grade,
+            ownership=h.ownership, beds=h.beds, division_code=division, in_county=in_county),
             "hospital" if in_county else "out", level)
         self._departments(inst, _DEPTS.get(h.category, _DEPTS["A100"]))
         staff = h.physicians if in_county else 12  # out-of-county staff only sign their claims
@@ -218,7 +219,8 @@ class _Builder:
 
     def village(self, t: Township, v: int, pop: float, track: Tracker) -> Inst:
         inst = self._create(InstitutionIn(
-            code=f"{self.prefix}-T{t.index + 1:02d}-C{v + 1:02d}", name=f"{t.name}{names.village_name(t.index, v)}卫生室",
+            code=f"{self.prefix}-T{t.index + 1:02d}-C{v + 1:02d}",
+            name=f"{t.name}{names.village_name(t.index, v)}卫生室",
             category="D600", level="unrated", division_code=t.code, parent_code=t.centre.code),
             "village", PRIMARY, t.index)
         self._staff(inst, 2 if pop > 2000 else 1, {}, primary=True)
@@ -231,7 +233,7 @@ class _Builder:
             code = f"{self.prefix}-{c.key}"
             consortia.do_create_consortium(self.s, self.actor, ConsortiumIn(
                 code=code, name=c.name, mode="county_community", integration="tight", level="county",
-                type=c.type, division_code=county, lead_code=hospitals[c.lead].code,  # type: ignore[arg-type]
+                type=c.type, division_code=county, lead_code=hospitals[c.lead].code,
                 established_on=self.on))
             members = [hospitals[k].code for k in c.extra_members]
             mine = [t for t in townships if t.index % len(p.communities) == ci]
@@ -261,7 +263,7 @@ class _Builder:
                 try:
                     service.do_add_practice_site(self.s, self.actor, doctor.code, PracticeSiteIn(
                         institution_code=t.centre.code, valid_from=start, valid_to=end))
-                except Exception:  # the same doctor already posted there (small counties reuse doctors)
+                except Conflict:  # the same doctor already posted there (small counties reuse doctors)
                     continue
                 self.ctx.add_rows("practice_site", 1)
 

@@ -8,9 +8,12 @@ exactly like ORM-written rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -53,3 +56,47 @@ class Writer:
         """First of ``n`` consecutive ids.  On SQLite the block must be written before the next
         reservation in the same table (the reservation reads the current maximum)."""
         return reserve_ids(self.conn, table, n)
+
+
+class BackgroundWriter:
+    """Runs ``flush(ctx, writer, job)`` for each submitted job, in order, on one thread.
+
+    While it runs the thread owns the connection: the submitting thread only generates.  Both
+    drivers release the GIL while the database works (psycopg waiting on the server, sqlite3
+    inside ``sqlite3_step``), so generation and writing overlap on two cores.  The queue is
+    short, so memory stays at a few days' rows.  A failure in the thread is raised in the
+    submitter at the next ``submit`` or at exit.
+    """
+
+    def __init__(self, ctx: Any, writer: Writer, flush: Callable[[Any, Writer, Any], None], depth: int = 3) -> None:
+        self._ctx, self._writer, self._flush = ctx, writer, flush
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="simulate-writer", daemon=True)
+
+    def __enter__(self) -> BackgroundWriter:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    self._flush(self._ctx, self._writer, job)
+                except BaseException as exc:  # re-raised in the submitting thread
+                    self._error = exc
+
+    def submit(self, job: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(job)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error

@@ -21,6 +21,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 def _routers() -> list[object]:
     # Each feature contributes an API router and a pages router; the list is the app's map.
+    from yilian.care import api as care_api
+    from yilian.care import views as care_views
     from yilian.identity import api as identity_api
     from yilian.identity import views as identity_views
     from yilian.registry import api as registry_api
@@ -32,6 +34,7 @@ def _routers() -> list[object]:
         identity_api.router, identity_views.router, pages.router,
         registry_api.router, registry_views.router,
         residents_api.router, residents_views.router,
+        care_api.router, care_views.router,
     ]
 
 

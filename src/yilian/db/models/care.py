@@ -95,10 +95,12 @@ class Settlement(Base):
     fund_paid: Mapped[Decimal] = mapped_column(Money)
     patient_paid: Mapped[Decimal] = mapped_column(Money)
 
+    # Tolerance form: SQLite keeps NUMERIC as binary floating point (0.10 + 0.20 != 0.30 there);
+    # exact Decimal sums are checked in care.rules before any write, PostgreSQL's NUMERIC is exact.
     __table_args__ = (
-        CheckConstraint("fund_paid + patient_paid = total_cost", name="paid_adds_up"),
+        CheckConstraint("abs(fund_paid + patient_paid - total_cost) < 0.005", name="paid_adds_up"),
         CheckConstraint(
-            "cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other = total_cost",
+            "abs(cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other - total_cost) < 0.005",
             name="costs_add_up",
         ),
         Index("ix_settlement_settled_on", "settled_on"),

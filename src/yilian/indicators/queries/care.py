@@ -34,33 +34,33 @@ def _all(*conds: Condition) -> Condition:
     return lambda r: and_(*(c(r) for c in conds))
 
 
-def VISIT(r: FactRow) -> ColumnElement[bool]:  # noqa: N802 - conditions read as constants
+def VISIT(r: FactRow) -> ColumnElement[bool]:
     return r.src.c.kind.in_(VISIT_KINDS)
 
 
-def STAY(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def STAY(r: FactRow) -> ColumnElement[bool]:
     cond: ColumnElement[bool] = r.src.c.kind == STAY_KIND
     return cond
 
 
-def IN_COUNTY(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def IN_COUNTY(r: FactRow) -> ColumnElement[bool]:
     return r.inst.c.in_county.is_(True)
 
 
-def PRIMARY(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def PRIMARY(r: FactRow) -> ColumnElement[bool]:
     return r.inst.c.is_primary_care.is_(True)
 
 
-def TOWNSHIP(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def TOWNSHIP(r: FactRow) -> ColumnElement[bool]:
     return r.inst.c.category.in_(TOWNSHIP_CATEGORIES)
 
 
-def INSURED(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def INSURED(r: FactRow) -> ColumnElement[bool]:
     cond: ColumnElement[bool] = r.src.c.county_insured == 1
     return cond
 
 
-def SETTLED(r: FactRow) -> ColumnElement[bool]:  # noqa: N802
+def SETTLED(r: FactRow) -> ColumnElement[bool]:
     cond: ColumnElement[bool] = r.src.c.settled == 1
     return cond
 
@@ -119,6 +119,9 @@ CARE_CODES: Final[dict[str, CareCode]] = {c.code: c for c in (
     CareCode("drug_cost_share", Attribution.CARE,
              Sum("drug_cents", IN_COUNTY), Sum("total_cost_cents", IN_COUNTY)),
 )}
+
+# appointment_rate's denominator: outpatient (non-emergency) visits at in-county institutions.
+OUTPATIENT_VISITS: Final = Sum("encounters", lambda r: and_(r.src.c.kind == "outpatient", IN_COUNTY(r)))
 
 # Growth codes: this period's value of the base code against the same period a year earlier.
 GROWTH_CODES: Final = {

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
     case,
     delete,
@@ -40,10 +41,10 @@ MEASURES: Final = ("encounters", "bed_days", "settled", "total_cost_cents", "fun
 MONEY: Final = frozenset({"total_cost_cents", "fund_cents", "drug_cents"})
 DETAIL: Final = ("encounter_id", "resident_id", "start_date", "end_date")
 
-AGGREGATE = IndicatorDailyCare.__table__
+AGGREGATE: Table = IndicatorDailyCare.__table__  # type: ignore[assignment]
 
 
-def _insured_on(day: Any) -> ColumnElement[bool]:
+def insured_on(day: Any) -> ColumnElement[bool]:
     """The encounter's resident held an insurance enrolment in the county on ``day`` (inclusive periods)."""
     ie = InsuranceEnrolment
     cond: ColumnElement[bool] = exists().where(
@@ -63,7 +64,7 @@ def _one(day: Any, kinds: ColumnElement[bool], start: date, end: date, detail: b
         e.institution_id.label("institution_id"),
         e.kind.label("kind"),
         func.coalesce(Resident.address_division_code, "").label("home_division"),
-        case((_insured_on(day), 1), else_=0).label("county_insured"),
+        case((insured_on(day), 1), else_=0).label("county_insured"),
         literal_column("1", Integer).label("encounters"),
         case((e.kind == STAY_KIND, case((stay_days < 1, 1), else_=stay_days)), else_=0).label("bed_days"),
         case((s.encounter_id.is_not(None), 1), else_=0).label("settled"),

@@ -11,7 +11,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class days_between(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it renders
+class days_between(FunctionElement[int]):
     """Whole days from the first date to the second (``later − earlier``)."""
 
     type = Integer()
@@ -31,7 +31,7 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
             " AS INTEGER)")
 
 
-class add_days(FunctionElement[Any]):  # noqa: N801
+class add_days(FunctionElement[Any]):
     """A date plus a whole number of days."""
 
     type = Date()
@@ -47,10 +47,10 @@ def _add_days_default(element: add_days, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(add_days, "sqlite")
 def _add_days_sqlite(element: add_days, compiler: SQLCompiler, **kw: Any) -> str:
     day, n = list(element.clauses)
-    return f"date({compiler.process(day, **kw)}, '+' || CAST({compiler.process(n, **kw)} AS TEXT) || ' day')"
+    return f"date({compiler.process(day, **kw)}, CAST({compiler.process(n, **kw)} AS TEXT) || ' days')"
 
 
-class month_key(FunctionElement[str]):  # noqa: N801
+class month_key(FunctionElement[str]):
     """``YYYY-MM`` of a date."""
 
     type = String()
@@ -69,7 +69,7 @@ def _month_key_sqlite(element: month_key, compiler: SQLCompiler, **kw: Any) -> s
     return f"strftime('%Y-%m', {compiler.process(day, **kw)})"
 
 
-class cents(FunctionElement[int]):  # noqa: N801
+class cents(FunctionElement[int]):
     """A money column as exact integer cents (SQLite stores NUMERIC as floating point)."""
 
     type = Integer()
@@ -86,3 +86,71 @@ def _cents_default(element: cents, compiler: SQLCompiler, **kw: Any) -> str:
 def _cents_sqlite(element: cents, compiler: SQLCompiler, **kw: Any) -> str:
     (value,) = list(element.clauses)
     return f"CAST(ROUND({compiler.process(value, **kw)} * 100) AS INTEGER)"
+
+
+class local_date(FunctionElement[Any]):
+    """The Asia/Shanghai calendar date of a stored UTC timestamp (China keeps UTC+8 all year)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_date)
+def _local_date_default(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return f"CAST(({compiler.process(ts, **kw)} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return f"date({compiler.process(ts, **kw)}, '+8 hours')"
+
+
+class plus_seconds(FunctionElement[Any]):
+    """A UTC timestamp plus a whole number of seconds."""
+
+    inherit_cache = True
+
+    def __init__(self, ts: Any, seconds: Any) -> None:
+        super().__init__(ts, seconds)
+        self.type = ts.type
+
+
+@compiles(plus_seconds)
+def _plus_seconds_default(element: plus_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, n = list(element.clauses)
+    return f"({compiler.process(ts, **kw)} + make_interval(secs => {compiler.process(n, **kw)}))"
+
+
+@compiles(plus_seconds, "sqlite")
+def _plus_seconds_sqlite(element: plus_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, n = list(element.clauses)
+    return (f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(ts, **kw)}, CAST({compiler.process(n, **kw)}"
+            " AS TEXT) || ' seconds')")
+
+
+class add_months(FunctionElement[Any]):
+    """A date moved by whole months, clamped to the target month's last day (31 Jan + 1 → 28/29 Feb),
+    as ``contracts.rules.add_months``."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(add_months)
+def _add_months_default(element: add_months, compiler: SQLCompiler, **kw: Any) -> str:
+    day, n = list(element.clauses)
+    return (f"CAST(({compiler.process(day, **kw)} + make_interval(months => CAST({compiler.process(n, **kw)}"
+            " AS INTEGER))) AS DATE)")
+
+
+@compiles(add_months, "sqlite")
+def _add_months_sqlite(element: add_months, compiler: SQLCompiler, **kw: Any) -> str:
+    day_clause, n_clause = list(element.clauses)
+    day = compiler.process(day_clause, **kw)
+    n = compiler.process(n_clause, **kw)
+    first = f"date({day}, 'start of month', '+' || CAST({n} AS TEXT) || ' months')"
+    last = f"date({first}, '+1 month', '-1 day')"
+    wanted = f"date({first}, '+' || (CAST(strftime('%d', {day}) AS INTEGER) - 1) || ' days')"
+    return f"(CASE WHEN {wanted} > {last} THEN {last} ELSE {wanted} END)"

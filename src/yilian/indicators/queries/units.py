@@ -17,7 +17,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Date, Select, String, and_, case, cast, distinct, func, literal_column, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
@@ -48,7 +62,7 @@ class UnitMap:
     dated: bool
 
     def on(self, institution_id: Any, day: Any) -> ColumnElement[bool]:
-        cond = self.rows.c.institution_id == institution_id
+        cond: ColumnElement[bool] = self.rows.c.institution_id == institution_id
         if self.dated:
             cond = and_(cond, self.rows.c.valid_from <= day,
                         or_(self.rows.c.valid_to.is_(None), self.rows.c.valid_to > day))
@@ -183,3 +197,21 @@ def unit_network_on(session: Session, cut: Cut, unit: str, on: date) -> set[int]
         stmt = stmt.where(umap.rows.c.valid_from <= on,
                           or_(umap.rows.c.valid_to.is_(None), umap.rows.c.valid_to > on))
     return set(session.scalars(stmt))
+
+
+def with_unit(stmt: Select[Any], cut: Cut, institution_id: Any, day: Any, *, leads: bool = False) -> Select[Any]:
+    """Add the ``unit`` of the record's institution on the record's day (records outside every unit drop)."""
+    umap = lead_map(cut) if leads else institution_map(cut)
+    return stmt.add_columns(umap.rows.c.unit.label("unit")).join(umap.rows, umap.on(institution_id, day))
+
+
+def with_home_unit(stmt: Select[Any], cut: Cut, home_division: Any, day: Any) -> Select[Any]:
+    """Add the ``unit`` of a resident's home: the centre serving the home township and its units on
+    ``day``; every resident is in the county's unit (the caller restricts the population)."""
+    if cut == Cut.COUNTY:
+        return stmt.add_columns(literal_column("''", String).label("unit"))
+    home = home_centres()
+    umap = institution_map(cut)
+    return (stmt.add_columns(umap.rows.c.unit.label("unit"))
+            .join(home, home.c.division_code == home_division)
+            .join(umap.rows, umap.on(home.c.centre_id, day)))

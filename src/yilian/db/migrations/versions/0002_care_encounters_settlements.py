@@ -93,8 +93,8 @@ def upgrade() -> None:
     sa.Column('ratio', sa.Numeric(precision=5, scale=4), nullable=False),
     sa.Column('fund_paid', sa.Numeric(precision=16, scale=2), nullable=False),
     sa.Column('patient_paid', sa.Numeric(precision=16, scale=2), nullable=False),
-    sa.CheckConstraint('cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other = total_cost', name=op.f('ck_settlement_costs_add_up')),
-    sa.CheckConstraint('fund_paid + patient_paid = total_cost', name=op.f('ck_settlement_paid_adds_up')),
+    sa.CheckConstraint('abs(cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other - total_cost) < 0.005', name=op.f('ck_settlement_costs_add_up')),
+    sa.CheckConstraint('abs(fund_paid + patient_paid - total_cost) < 0.005', name=op.f('ck_settlement_paid_adds_up')),
     sa.ForeignKeyConstraint(['encounter_id'], ['encounter.id'], name=op.f('fk_settlement_encounter_id_encounter'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('encounter_id', name=op.f('pk_settlement'))
     )
