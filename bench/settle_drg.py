@@ -1,9 +1,9 @@
 """Benchmark of ``yilian settle drg`` end to end: ``python bench/settle_drg.py [--discharges N] [--db DB]``.
 
-``--db postgres|sqlite``. Recipe: a throwaway database (PostgreSQL from ``YILIAN_TEST_POSTGRES_URL`` or 127.0.0.1:5432, or a
-SQLite file under ``bench/results/tmp/``), migrated, filled by ``bench/settle_data.py`` with N
-discharges (default 1,000,000, codes from the shared CHS-DRG 1.1 pack's labelled cases, seed 1),
-``ANALYZE``d.  Then, each as a new process exactly as a user runs it:
+``--db postgres|sqlite``.  Recipe: a throwaway database (PostgreSQL from
+``YILIAN_TEST_POSTGRES_URL`` or 127.0.0.1:5432, or a SQLite file under ``bench/results/tmp/``),
+migrated, filled by ``bench/settle_data.py`` with N discharges (default 1,000,000, codes from the
+shared CHS-DRG 1.1 pack's labelled cases, seed 1), ``ANALYZE``d.  Then, each as a new process exactly as a user runs it:
 
 1. ``python -m yilian.payment.cli drg --year 2025 --budget 2000000000`` (the command behind
    ``yilian settle drg``): start-up, pack load, reading, grouping, weights, points, money, monthly

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import builders as b
 import ind_kit as k
 import ind_year
 import pytest
@@ -18,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import builders as b
 from helpers import api_login, page_login
 from yilian.db.models import AuditLog
 from yilian.identity.roles import Role
@@ -40,14 +40,14 @@ def _user(session: Session, role: Role, **scope: Any) -> str:
     return u.username
 
 
-def _stored(session: Session) -> ind_year.Year:
+def _stored(session: Session, *, months: bool = False) -> ind_year.Year:
     y = ind_year.build(session)
-    service.do_store_snapshots(session, None, "2025")
+    service.do_store_snapshots(session, None, "2025", months=months)
     return y
 
 
 def test_county_dashboard_from_snapshots(session: Session, web: TestClient) -> None:
-    _stored(session)
+    _stored(session, months=True)
     page_login(web, _user(session, Role.COMMISSION_OFFICER, division_code=k.COUNTY), b.PASSWORD)
     resp = web.get("/indicators?period=2025")
     assert resp.status_code == 200, resp.text
@@ -157,3 +157,31 @@ def test_api_values_drilldown_and_snapshots(session: Session, web: TestClient) -
     bad = web.get("/api/v1/indicators", params={"period": "2025-13"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "period_invalid"
     assert web.get("/api/v1/indicators", params={"period": "2025"}).status_code == 401
+
+
+def test_scorecard_api_and_pages(session: Session, web: TestClient) -> None:
+    ind_year.build(session)
+    service.do_store_snapshot(session, None, "2025", "consortium")
+    officer = _user(session, Role.COMMISSION_OFFICER, division_code=k.COUNTY)
+    headers = api_login(web, officer, b.PASSWORD)
+    card = {"code": "gt", "name": "医共体考核", "level": "consortium", "items": [
+        {"indicator": "county_retention_inpatient", "weight": 60, "rule": "linear", "floor": "0.8", "target": "0.9"},
+        {"indicator": "primary_visit_share", "weight": 40, "rule": "ratio", "target": "0.5"}]}
+    assert web.post("/api/v1/indicators/scorecards", json=card, headers=headers).json() == {"code": "gt",
+                                                                                           "version": 1}
+    scores = web.get("/api/v1/indicators/scorecards/gt/scores", params={"period": "2025"}, headers=headers).json()
+    # C2: retention 1.00 → 60; primary 0.3333 / 0.5 × 40 = 26.664 → 86.66.  C1: 0 + 40 × 1 = 40.00.
+    assert [(u["unit"], u["score"], u["rank"]) for u in scores["units"]] == [("C2", "86.66", 1), ("C1", "40.00", 2)]
+    page_login(web, officer, b.PASSWORD)
+    html = web.get("/indicators/scorecards/gt?period=2025").text
+    assert 'data-testid="approve"' in html and "86.66" in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    resp = web.post("/indicators/scorecards/gt/approve", data={"period": "2025", "csrf_token": token},
+                    follow_redirects=False)
+    assert resp.status_code == 303
+    assert 'data-testid="approved"' in web.get("/indicators/scorecards/gt?period=2025").text
+    frozen = web.get("/api/v1/indicators/scorecards/gt/approved", params={"period": "2025"}, headers=headers).json()
+    assert [(s["unit"], s["score"]) for s in frozen["scores"]] == [("C2", "86.66"), ("C1", "40.00")]
+    again = web.post("/api/v1/indicators/scorecards/gt/approve", json={"period": "2025"}, headers=headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "scorecard_already_approved"
+    assert "医共体考核" in web.get("/indicators/scorecards").text

@@ -84,3 +84,20 @@ def test_a_page_refusal_without_csrf(pclient: TestClient, session: Session) -> N
     _as(pclient, w, "gp")
     resp = pclient.post("/referrals/new", data={"resident_id": str(w.rid)})
     assert resp.status_code == 403 and "csrf_failed" in resp.text
+
+
+def test_the_referral_office_approves_from_its_page(pclient: TestClient, session: Session) -> None:
+    from svc_world import NOW, submitted
+
+    w = world(session)
+    ep = submitted(session, w, receiver=w.far, at=NOW)
+    _as(pclient, w, "officer_x")
+    office = pclient.get("/referrals/office")
+    assert office.status_code == 200 and f'data-referral="{ep.id}"' in office.text
+    detail = pclient.get(f"/referrals/{ep.id}")
+    assert 'data-testid="action-approve"' in detail.text and 'data-testid="action-accept"' not in detail.text
+    resp = pclient.post(f"/referrals/{ep.id}/approve", data={"csrf_token": _csrf(detail.text), "version": "2"},
+                        follow_redirects=True)
+    assert resp.status_code == 200 and "待接收" in resp.text
+    _as(pclient, w, "officer_y")
+    assert pclient.get(f"/referrals/{ep.id}").status_code == 403

@@ -109,8 +109,9 @@ def test_hold_then_confirm_or_release(session: Session) -> None:
     s1, s2 = w.slots(session, "referral")[:2]
     e = episode(session, w, w.plain, w.centre_a)
     acct = ReferralAccount(e.id, w.centre_a.id)
-    held = service.do_book(session, w.who("clin_a"), s1.id, w.plain.id, hold=True, referral=acct, now=NOW)
+    held = service.do_hold(session, w.who("clin_a"), s1.id, w.plain.id, acct, now=NOW)
     assert (held.held, held.registration_fee_waived, held.priority) == (True, False, False)
+    assert service.episode_appointment(session, e.id, s1.id) is held
     refused(session, Conflict, "slot_taken", service.do_book, session, w.who("clin_h"), s1.id, w.stranger.id,
             now=NOW)
     booked = service.do_confirm_hold(session, w.who("clin_h"), held.id, ALL, now=NOW)
@@ -119,6 +120,7 @@ def test_hold_then_confirm_or_release(session: Session) -> None:
     other = service.do_book(session, w.who("clin_a"), s2.id, w.plain.id, hold=True, referral=acct, now=NOW)
     gone = service.do_release(session, w.who("clin_a"), other.id, "转诊已撤回", now=s2.start_at + timedelta(hours=1))
     assert (gone.status, gone.active_place) == ("cancelled", None)
+    assert service.episode_appointment(session, e.id, s2.id) is None
     assert session.get(Slot, s2.id).booked_count == 0  # type: ignore[union-attr]
 
 

@@ -13,15 +13,19 @@ app = typer.Typer(help="医联 Yilian：医联体信息平台命令行。", no_a
 
 def _mount() -> None:
     from yilian.care import cli as care_cli
+    from yilian.contracts import cli as contracts_cli
     from yilian.identity import cli as identity_cli
     from yilian.registry import cli as registry_cli
     from yilian.residents import cli as residents_cli
+    from yilian.scheduling import cli as scheduling_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(identity_cli.app, name="user")
     app.add_typer(registry_cli.app, name="registry")
     app.add_typer(residents_cli.app, name="residents")
     app.add_typer(care_cli.app, name="care")
+    app.add_typer(contracts_cli.app, name="contracts")
+    app.add_typer(scheduling_cli.app, name="scheduling")
     app.command("serve")(handles_errors(serve_cli.serve))
     from yilian.simulation import cli as simulation_cli
 

@@ -217,7 +217,7 @@ def unit_ids(session: Session, cut: Cut, codes: Iterable[str]) -> dict[str, int]
     if not code_list:
         return {}
     model: Any = Institution if cut == Cut.INSTITUTION else Consortium
-    return dict(session.execute(select(model.code, model.id).where(model.code.in_(code_list))).tuples())
+    return {c: i for c, i in session.execute(select(model.code, model.id).where(model.code.in_(code_list)))}
 
 
 def decimal_or_none(value: Any) -> Decimal | None:

@@ -23,8 +23,8 @@ from yilian.identity import audit
 from yilian.identity.principal import Principal
 from yilian.identity.roles import Role
 from yilian.referrals import repository, slots
+from yilian.referrals.config import ReferralPolicy
 from yilian.referrals.notices import TOPIC_TITLES_ZH
-from yilian.referrals.policy import policy_for
 from yilian.referrals.records import EVENT_NAMES_ZH, STATUS_NAMES_ZH, Direction, Event, Status
 from yilian.referrals.rules import pending_escalation, pending_final
 from yilian.referrals.snapshot import diagnoses_of, facts_for, snapshot_of
@@ -170,7 +170,7 @@ def _next_deadline(session: Session, ep: ReferralEpisode, now: datetime) -> Dead
                                                                Status.EXPIRED))):
         return None
     snap = snapshot_of(session, ep)
-    policy = policy_for(session, ep.governing_consortium_id, to_local(now).date())
+    policy = ReferralPolicy()  # a submitted referral carries its own copied deadlines
     options: list[tuple[datetime, str]] = []
     esc = pending_escalation(snap, policy)
     if esc is not None and esc[0] not in snap.escalations:

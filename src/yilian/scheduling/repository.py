@@ -251,3 +251,12 @@ def departments_with_schedules(session: Session, institution_id: int | None) -> 
     if institution_id is not None:
         stmt = stmt.where(Department.institution_id == institution_id)
     return [(d, i) for d, i in session.execute(stmt).tuples()]
+
+
+def episode_appointment(session: Session, episode_id: int, slot_id: int) -> Appointment | None:
+    """The referral episode's hold or booking that still occupies a place of the slot."""
+    stmt = select(Appointment).where(
+        Appointment.referral_episode_id == episode_id, Appointment.slot_id == slot_id,
+        Appointment.active_place.is_not(None),
+    )
+    return session.scalars(stmt.order_by(Appointment.id.desc()).limit(1)).first()

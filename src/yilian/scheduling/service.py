@@ -67,9 +67,11 @@ __all__ = [
     "do_check_in",
     "do_complete",
     "do_confirm_hold",
+    "do_hold",
     "do_mark_no_show",
     "do_release",
     "do_release_reserved",
+    "episode_appointment",
     "get_appointment",
     "no_show_status",
     "pool_of",
@@ -227,6 +229,19 @@ def do_book(
     publish(session, events.appointment_booked(appt.id, slot.id, resident_id, slot.institution_id, kind.value,
                                                appt.referral_episode_id))
     return appt
+
+
+def do_hold(
+    session: Session, actor: Principal, slot_id: int, resident_id: int, referral: ReferralAccount,
+    now: datetime | None = None,
+) -> Appointment:
+    """A referral sender holds a slot at submission (REFERRAL.md row 1): a place taken, no flags yet."""
+    return do_book(session, actor, slot_id, resident_id, referral=referral, hold=True, now=now)
+
+
+def episode_appointment(session: Session, episode_id: int, slot_id: int) -> Appointment | None:
+    """The episode's hold or booking still occupying a place of the slot (for the referral service)."""
+    return repository.episode_appointment(session, episode_id, slot_id)
 
 
 def do_confirm_hold(

@@ -318,8 +318,9 @@ class CareYear:
             weight = weight or max(2500, min(4500, round(rng.gauss(3300, 400))))
         else:
             weight = None
+        # 离院方式: deaths are not modelled yet (a resident who died would go on visiting), so no "5".
         u = rng.random()
-        mode = "5" if u < (0.012 if age >= 75 else 0.003) else ("2" if u < 0.02 else ("4" if u < 0.04 else "1"))
+        mode = "2" if u < 0.02 else ("4" if u < 0.04 else ("3" if u < 0.05 and where != PRIMARY else "1"))
         it = Item(i, inst, "inpatient", admission, discharge, sc.diagnoses, sc.dept, sc.procedures, age, age_days,
                   weight, mode, claim=where == OUT)
         mean_cost = self.r.inpatient_cost[level] * sc.cost / self.cost_norm[level]

@@ -32,6 +32,8 @@ _TAIL_EXCLUDED = {"MDCA", "MDCP", "MDCY", "MDCZ", "MDCO"}
 # Entries whose principal diagnosis *is* the recorded condition: only for residents who have it.
 REQUIRES_TAG = {"FV2", "KS1"}
 MAX_AGE = 100
+# Share of a chronic patient's / pregnant woman's visits that are for that condition.
+_TAG_VISIT_SHARE = {cd.HTN: 0.45, cd.T2DM: 0.40, cd.PREGNANT: 0.35}
 
 
 def project_root() -> Path:
@@ -160,6 +162,7 @@ class CodeSource:
         self.visit_codes = [v for v in cd.VISIT_CODES if pack is None or self._known_dx(v.code)]
         self.dropped |= {v.code for v in cd.VISIT_CODES if v not in self.visit_codes}
         self._choices: dict[tuple[cd.MixEntry, int], _Choice | None] = {}
+        self._tag_code = {v.tag: v for v in reversed(self.visit_codes) if v.tag}  # first code per tag
         self._visit_tables: dict[tuple[int, int, int, bool], tuple[list[cd.VisitCode], list[float]]] = {}
         self._stay_tables: dict[tuple[str, int, int, int], _Table] = {}
         self.cc = [c for c in cd.COMMON_CC if pack is None or c in pack.cc]
@@ -202,13 +205,10 @@ class CodeSource:
         if not emergency:
             for tag in tags:
                 # Chronic patients' visits are mostly their condition's follow-up and refills.
-                share = {cd.HTN: 0.45, cd.T2DM: 0.40, cd.PREGNANT: 0.35}.get(tag, 0.0)
-                if tier == 2:
-                    share *= 0.7
-                if rng.random() < share:
-                    for v in self.visit_codes:
-                        if v.tag == tag:
-                            return v.code, v.dept
+                share = _TAG_VISIT_SHARE.get(tag, 0.0) * (0.7 if tier == 2 else 1.0)
+                tagged = self._tag_code.get(tag)
+                if tagged is not None and rng.random() < share:
+                    return tagged.code, tagged.dept
         codes, cum = self._visit_table(tier, age, sex, emergency)
         v = pick(rng, codes, cum)
         return v.code, ("EK" if age < 14 and v.dept == "NK" else v.dept)

@@ -87,21 +87,20 @@ class Settler:
         rand = rng.random
         share = self.policy_share[group][place] * (0.97 + 0.06 * rand())
         weights = [s * (0.7 + 0.6 * rand()) for s in split]
+        claim_place, claim_scheme = _PLACE[place], _SCHEMES[scheme]
         for _ in range(_MAX_NUDGES):
-            split_cents = _split(total, weights)
-            cats = split_cents if _exact(split_cents, total) else _nudge(split_cents, total)
-            if cats is None:
-                total += 1
-                continue
             policy = min(total, round(total * share))
-            r = reimburse(Claim(Decimal(total).scaleb(-2), Decimal(policy).scaleb(-2), _PLACE[place], group,
-                                _SCHEMES[scheme]), self.config)
+            r = reimburse(Claim(Decimal(total).scaleb(-2), Decimal(policy).scaleb(-2), claim_place, group,
+                                claim_scheme), self.config)
             fund = int(r.fund.scaleb(2))
             patient = total - fund
-            if _exact([fund, patient], total):
-                return Settled(total, cats, policy, int(r.deductible.scaleb(2)), r.ratio, fund, patient, place,
-                               _SCHEMES[scheme].value)
-            total += 1  # a cent more: a different total whose split is exact in binary too
+            if fund / 100 + patient / 100 == total / 100:  # see the module docstring (SQLite)
+                split_cents = _split(total, weights)
+                cats = split_cents if _exact(split_cents, total) else _nudge(split_cents, total)
+                if cats is not None:
+                    return Settled(total, cats, policy, int(r.deductible.scaleb(2)), r.ratio, fund, patient,
+                                   place, claim_scheme.value)
+            total += 1  # a cent more: a different total whose splits are exact in binary too
         raise RuntimeError("no binary-exact settlement found")  # pragma: no cover - never within 200 cents
 
     def row(self, settled_on: Any, in_county: bool, source: str, s: Settled) -> tuple[Any, ...]:

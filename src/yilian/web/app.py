@@ -23,18 +23,24 @@ def _routers() -> list[object]:
     # Each feature contributes an API router and a pages router; the list is the app's map.
     from yilian.care import api as care_api
     from yilian.care import views as care_views
+    from yilian.contracts import api as contracts_api
+    from yilian.contracts import views as contracts_views
     from yilian.identity import api as identity_api
     from yilian.identity import views as identity_views
     from yilian.registry import api as registry_api
     from yilian.registry import views as registry_views
     from yilian.residents import api as residents_api
     from yilian.residents import views as residents_views
+    from yilian.scheduling import api as scheduling_api
+    from yilian.scheduling import views as scheduling_views
 
     return [
         identity_api.router, identity_views.router, pages.router,
         registry_api.router, registry_views.router,
         residents_api.router, residents_views.router,
         care_api.router, care_views.router,
+        contracts_api.router, contracts_views.router,
+        scheduling_api.router, scheduling_views.router,
     ]
 
 
