@@ -146,7 +146,8 @@ def test_pages_from_runs_to_case_and_whatif(session: Session, c: County, run: Pa
 
 def test_budget_ledger_page(session: Session, c: County, client: Any) -> None:
     residents(session, 10, township=c.townships[0])
-    budget = do_settle_budget(session, admin(), BudgetRequest(year=2025, consortium=c.community.code))
+    budget = do_settle_budget(session, admin(), BudgetRequest(year=2025, consortium=c.community.code,
+                                                               budget=Decimal("10000000.00")))
     manager = user(session, Role.CONSORTIUM_MANAGER, consortium_id=c.community.id).username
     page_login(client, manager, PASSWORD)
     page = client.get(f"/payment/runs/{budget.id}/ledger")
@@ -155,4 +156,4 @@ def test_budget_ledger_page(session: Session, c: County, client: Any) -> None:
     assert run_page.status_code == 200 and "预算台账" in run_page.text
     headers = api_login(client, manager, PASSWORD)
     entries = client.get(f"/api/v1/payment/runs/{budget.id}/ledger", headers=headers).json()
-    assert entries[0]["entry"] == "budget" and entries[0]["amount"] == "7920.00"
+    assert entries[0]["entry"] == "budget" and entries[0]["amount"] == "10000000.00"

@@ -56,8 +56,7 @@ from yilian.core.errors import DomainError, ValidationFailed
 from yilian.core.pii import PiiCipher
 from yilian.identity import audit
 from yilian.identity.principal import Principal
-from yilian.identity.roles import Perm
-from yilian.identity.service import institution_scope
+from yilian.identity.service import care_ingest_scope
 from yilian.residents.crypto import cipher
 
 __all__ = ["import_csv", "refresh_statistics"]
@@ -207,11 +206,10 @@ def import_csv(
     ``progress`` is called with the number of data rows done after each chunk.  ``today`` is
     the reference date for "not in the future" (China's date; a simulation passes its clock).
     """
-    actor.require(Perm.RESIDENT_WRITE)
     started = time.perf_counter()
     config = config or default_config()
     run = _Run(session, actor, config, today or today_local(),
-               Resolver(session, institution_scope(session, actor, Perm.RESIDENT_WRITE)), cipher())
+               Resolver(session, care_ingest_scope(session, actor)), cipher())
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:

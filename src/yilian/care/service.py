@@ -53,7 +53,7 @@ from yilian.db.models import Encounter, Resident, Settlement
 from yilian.identity import audit
 from yilian.identity.principal import Principal
 from yilian.identity.roles import Perm
-from yilian.identity.service import check_resident_access, institution_scope
+from yilian.identity.service import care_ingest_scope, check_resident_access, institution_scope
 from yilian.residents.crypto import cipher
 from yilian.residents.idcard import parse_id_number
 from yilian.residents.service import do_add_care_relationship
@@ -361,12 +361,11 @@ def do_ingest_encounter(
     relates the resident to the institution (``treated``), is audited, and publishes
     ``care.encounter_recorded`` after commit.
     """
-    actor.require(Perm.RESIDENT_WRITE)
     config = config or default_config()
     today = today or today_local()
     id_hash = id_number_hash(data.resident_id_number.get_secret_value(), today)
     d = data.to_data()
-    resolver = Resolver(session, institution_scope(session, actor, Perm.RESIDENT_WRITE))
+    resolver = Resolver(session, care_ingest_scope(session, actor))
     resolver.prefetch([(d, id_hash)])
     resolved = resolver.resolve(d, id_hash)
     checked = check_encounter(d, birth_date=resolved.birth_date, today=today,

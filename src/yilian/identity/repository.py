@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from yilian.db.models import (
     AuditLog,
     CareRelationship,
-    ConsortiumAffiliation,
     Consortium,
+    ConsortiumAffiliation,
     ConsortiumMembership,
     Division,
     Institution,

@@ -40,6 +40,7 @@ class Perm(StrEnum):
     RESIDENT_WRITE = "resident.write"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    CARE_INGEST = "care.ingest"  # send encounters and settlements (HIS records, insurance claims)
 
 
 _ALL = frozenset(Perm)
@@ -54,9 +55,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
         {Perm.REGISTRY_READ, Perm.CONSORTIUM_MANAGE, Perm.RESIDENT_READ}
     ),
     Role.REFERRAL_OFFICER: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ}),
-    Role.CLINICIAN: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.RESIDENT_WRITE}),
+    Role.CLINICIAN: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.RESIDENT_WRITE, Perm.CARE_INGEST}),
     Role.PHARMACIST: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ}),
-    Role.INSURANCE_OFFICER: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ}),
+    Role.INSURANCE_OFFICER: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.CARE_INGEST}),
 }
 
 

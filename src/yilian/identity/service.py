@@ -46,7 +46,8 @@ def check_grant_scope(role: Role, institution_id: int | None, consortium_id: int
         else "division" if role in DIVISION_ROLES
         else None
     )
-    names = {"institution": "--institution 机构", "consortium": "--consortium 医联体", "division": "--division 行政区划"}
+    names = {"institution": "--institution 机构", "consortium": "--consortium 医联体",
+             "division": "--division 行政区划"}
     if needed is None:
         if any(given.values()):
             raise ValidationFailed("系统管理员不限定机构、医联体或行政区划。", code="grant_scope_unexpected")
@@ -156,6 +157,16 @@ def institution_scope(session: Session, principal: Principal, perm: Perm, on: da
         if g.division_code is not None:
             out |= repository.division_institution_ids(session, division_prefix(g.division_code))
     return out
+
+
+def care_ingest_scope(session: Session, principal: Principal) -> set[int] | None:
+    """Institutions whose records the principal may send.  Clinicians send their own
+    institution's records; the insurance bureau sends claims from any institution, in or out of
+    county (that is how out-of-county care reaches the county); admins anything."""
+    principal.require(Perm.CARE_INGEST)
+    if any(g.role == Role.INSURANCE_OFFICER for g in principal.grants):
+        return None
+    return institution_scope(session, principal, Perm.CARE_INGEST)
 
 
 def check_resident_access(session: Session, principal: Principal, resident_id: int) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from yilian.core.paging import PageRequest
 from yilian.identity import service
 from yilian.web.csrf import verify_csrf
-from yilian.core.paging import PageRequest
 from yilian.web.deps import DB, PageUser, settings_of
 from yilian.web.templating import render
 

@@ -65,7 +65,7 @@ def _bar() -> Progress:
 
 def _finish(run: PaymentRun, rows: list[dict[str, Any]], report_path: Path | None) -> None:
     """The per-institution report on stderr (and to ``--report``), the run id on stdout."""
-    err.print(report.headline(run), markup=False)
+    err.print(report.headline(run), markup=False, soft_wrap=True)
     _print_table(rows, err_out=True)
     if run.note:
         err.print(f"[yellow]注意[/yellow]：{escape(run.note)}")
@@ -235,7 +235,7 @@ def show(
     fmt = _format(fmt)
     with transaction(database) as session:
         run, rows = report.run_and_rows(session, cli_actor(), run_id)
-        err.print(report.headline(run), markup=False)
+        err.print(report.headline(run), markup=False, soft_wrap=True)
     _emit(rows, fmt)
 
 

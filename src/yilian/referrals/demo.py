@@ -56,14 +56,15 @@ class DemoSeed:
     catalogue_loaded: bool
 
 
-def _starts(today: date, days: int) -> list[datetime]:
-    """Half-hour slots 08:00–11:30 (Beijing time) on the next ``days`` days."""
+def _starts(today: date, days: int, now: datetime) -> list[datetime]:
+    """Half-hour slots 08:00–11:30 (Beijing time) from today (those still ahead) over ``days`` days."""
     out = []
-    for d in range(1, days + 1):
+    for d in range(0, days + 1):
         day = today + timedelta(days=d)
         for i in range(8):
             local = datetime.combine(day, time(8, 0), tzinfo=SHANGHAI) + timedelta(minutes=30 * i)
-            out.append(local.astimezone(utcnow().tzinfo))
+            if local > now:
+                out.append(local.astimezone(now.tzinfo))
     return out
 
 
@@ -87,6 +88,6 @@ def seed(session: Session, actor: Principal, *, days: int = 7, now: datetime | N
         SlotPool.institution_id == hosp.id, SlotPool.kind == "referral", SlotPool.consortium_id == cons.id,
         SlotPool.name == POOL_NAME)))
     existing = set(session.scalars(select(Slot.start_at).where(Slot.pool_id.in_(pool_ids)))) if pool_ids else set()
-    wanted = [s for s in _starts(today, days) if s not in existing]
+    wanted = [s for s in _starts(today, days, now) if s not in existing]
     added = slots.open_referral_slots(session, hosp.id, cons.id, wanted, name=POOL_NAME) if wanted else []
     return DemoSeed(resident.id, len(added), not loaded)

@@ -14,7 +14,7 @@ the caller to publish after the unit of work succeeded.
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final
@@ -22,14 +22,16 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from yilian.contracts.config import PriorityBenefit
 from yilian.core.clock import to_local
 from yilian.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from yilian.db.models import ReferralEpisode, ReferralEscalation, ReferralEvent, ReferralFollowUpTask
 from yilian.identity import audit
 from yilian.identity.principal import Principal
-from yilian.referrals import repository, slots
+from yilian.referrals import repository
 from yilian.referrals.notices import Notice
 from yilian.referrals.records import (
+    EVENT_NAMES_ZH,
     ApplyBenefits,
     BookSlot,
     CancelFollowUpTask,
@@ -52,7 +54,7 @@ from yilian.referrals.records import (
     Status,
 )
 from yilian.residents import service as residents
-from yilian.scheduling.rules import PoolKind, effective_kind
+from yilian.scheduling import service as scheduling
 from yilian.scheduling.states import AppointmentStatus
 
 __all__ = ["apply_decision", "payload_of"]
@@ -170,19 +172,36 @@ def _task(session: Session, ep: ReferralEpisode) -> ReferralFollowUpTask | None:
     return repository.followup_task(session, ep.id)
 
 
+def _slot_effect(session: Session, actor: Principal, ep: ReferralEpisode, d: Decision,
+                 e: HoldSlot | BookSlot | ReleaseSlot | SetAppointmentStatus, now: datetime) -> None:
+    """Holds and bookings through scheduling's service (one booking path for every channel)."""
+    account = scheduling.ReferralAccount(ep.id, ep.sending_institution_id,
+                                         frozenset(PriorityBenefit(b) for b in ep.benefits or []))
+    if isinstance(e, HoldSlot):
+        scheduling.do_hold(session, actor, e.slot_id, ep.resident_id, replace(account, benefits=frozenset()), now)
+        return
+    appt = scheduling.episode_appointment(session, ep.id, e.slot_id)
+    if isinstance(e, BookSlot):
+        if appt is not None and appt.held:
+            scheduling.do_confirm_hold(session, actor, appt.id, account.benefits, now)
+        else:
+            scheduling.do_book(session, actor, e.slot_id, ep.resident_id, referral=account, now=now)
+    elif appt is None:
+        return  # nothing of this episode occupies the slot any more
+    elif isinstance(e, ReleaseSlot):
+        scheduling.do_release(session, actor, appt.id, f"转诊{EVENT_NAMES_ZH[d.event]}", now)
+    elif e.status == AppointmentStatus.NO_SHOW:
+        scheduling.do_mark_no_show(session, actor, appt.id, now)
+    else:
+        scheduling.do_check_in(session, actor, appt.id, now)
+
+
 def _run_effects(session: Session, ep: ReferralEpisode, d: Decision, inp: EventInput, actor: Principal,
                  now: datetime, notices: list[Notice], resident_name: str) -> None:
     on = to_local(now).date()
     for e in d.effects:
-        if isinstance(e, HoldSlot):
-            kind = effective_kind(inp.slot.pool, e.start, now) if inp.slot is not None else PoolKind.REFERRAL
-            slots.hold(session, ep.id, ep.resident_id, e.slot_id, kind, d.actor_user_id, now)
-        elif isinstance(e, BookSlot):
-            slots.book(session, ep.id, ep.resident_id, e.slot_id, e.flags, e.pool_kind, d.actor_user_id, now)
-        elif isinstance(e, ReleaseSlot):
-            slots.release(session, ep.id, e.slot_id, f"转诊{d.event.value}", now)
-        elif isinstance(e, SetAppointmentStatus):
-            slots.set_status(session, ep.id, e.slot_id, e.status, now)
+        if isinstance(e, HoldSlot | BookSlot | ReleaseSlot | SetAppointmentStatus):
+            _slot_effect(session, actor, ep, d, e, now)
         elif isinstance(e, OpenCareRelationship | CloseCareRelationship):
             _care_relationship(session, actor, ep, e.kind.value, e.institution_id, on,
                                close=isinstance(e, CloseCareRelationship))

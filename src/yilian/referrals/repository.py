@@ -4,8 +4,7 @@ Reads of other features' tables (institutions and consortia for the facts of a
 snapshot, slots and appointments for holds, care relationships for scope,
 encounters for the follow-up seam) are allowed here by ARCHITECTURE.md "a
 repository may read other features' tables for set-based reports, access scope
-and the seams".  Writes to scheduling's slot and appointment rows live here too
-until scheduling's service lands (see ``referrals.slots``).
+and the seams".  Holds and bookings are written by scheduling's service.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.db.models import (
-    Appointment,
     Consortium,
     ConsortiumAffiliation,
     ConsortiumMembership,
@@ -351,45 +349,6 @@ def slots_at(
         .order_by(Slot.start_at, Slot.id)
     )
     return [(s, p) for s, p in session.execute(stmt).tuples()]
-
-
-def take_place(session: Session, slot_id: int) -> bool:
-    """Atomically occupy one place of a slot: ``booked_count < capacity`` checked by the row count."""
-    stmt = (
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.booked_count < Slot.capacity)
-        .values(booked_count=Slot.booked_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(session.execute(stmt), "rowcount", 0) == 1)
-
-
-def give_place_back(session: Session, slot_id: int) -> None:
-    stmt = (
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.booked_count > 0)
-        .values(booked_count=Slot.booked_count - 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(stmt)
-
-
-def free_place(session: Session, slot_id: int, capacity: int) -> int:
-    taken = set(session.scalars(select(Appointment.active_place).where(
-        Appointment.slot_id == slot_id, Appointment.active_place.is_not(None))))
-    return next(p for p in range(1, capacity + 1) if p not in taken)
-
-
-def episode_appointment(session: Session, referral_id: int, slot_id: int) -> Appointment | None:
-    stmt = select(Appointment).where(
-        Appointment.referral_episode_id == referral_id, Appointment.slot_id == slot_id
-    ).order_by(Appointment.id.desc()).limit(1)
-    return session.scalars(stmt).first()
-
-
-def appointments_of(session: Session, referral_id: int) -> list[Appointment]:
-    stmt = select(Appointment).where(Appointment.referral_episode_id == referral_id)
-    return list(session.scalars(stmt.order_by(Appointment.id)))
 
 
 # ---- notifications ---------------------------------------------------------------------------

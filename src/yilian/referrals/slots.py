@@ -1,13 +1,7 @@
-"""Holds and bookings of a referral on scheduling's slots and appointments.
+"""The slots a referral reads: one slot as the pure rules see it, the free slots a referral may hold or
+be scheduled into, and a provisioning helper for the demo and tests.
 
-**Temporary home.**  These belong to scheduling's service (helper-8 is building it);
-until it lands, the referral feature writes the same rows the same way scheduling's
-model documents: a place is taken by one conditional ``UPDATE slot SET booked_count =
-booked_count + 1 WHERE booked_count < capacity`` checked by its row count (a lost race is
-Conflict ``slot_taken``), the appointment occupies ``active_place`` (unique per slot),
-and a release clears it and gives the place back.  A referral's hold is an appointment
-with ``held`` set.  When scheduling's ``do_hold`` / ``do_book`` / ``do_release`` exist,
-``execute`` should call them instead and this module shrinks to ``slot_info``.
+Holds and bookings themselves go through scheduling's service (``execute._slot_effect``).
 """
 
 from __future__ import annotations
@@ -17,20 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from yilian.core.errors import Conflict, NotFound, ValidationFailed
-from yilian.db.models import Appointment, Schedule, Slot, SlotPool
+from yilian.core.errors import NotFound, ValidationFailed
+from yilian.db.models import Schedule, Slot, SlotPool
 from yilian.referrals import repository
-from yilian.scheduling.rules import BookingFlags, Pool, PoolKind, SlotInfo, effective_kind
-from yilian.scheduling.states import AppointmentStatus
+from yilian.scheduling import service as scheduling
+from yilian.scheduling.rules import PoolKind, SlotInfo, effective_kind
 
-__all__ = [
-    "AvailableSlot", "available_slots", "book", "hold", "open_referral_slots", "release", "set_status", "slot_info",
-]
-
-
-def _pool(pool: SlotPool) -> Pool:
-    lead = None if pool.release_before_minutes is None else timedelta(minutes=pool.release_before_minutes)
-    return Pool(PoolKind(pool.kind), pool.institution_id, pool.consortium_id, lead)
+__all__ = ["AvailableSlot", "available_slots", "open_referral_slots", "slot_info"]
 
 
 def slot_info(session: Session, slot_id: int) -> SlotInfo:
@@ -38,7 +25,8 @@ def slot_info(session: Session, slot_id: int) -> SlotInfo:
     if found is None:
         raise NotFound("号源不存在。", code="slot_not_found", slot_id=slot_id)
     slot, pool = found
-    return SlotInfo(slot.id, slot.institution_id, slot.start_at, slot.booked_count < slot.capacity, _pool(pool))
+    return SlotInfo(slot.id, slot.institution_id, slot.start_at, slot.booked_count < slot.capacity,
+                    scheduling.pool_of(pool, slot))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +49,7 @@ def available_slots(
     kinds = ("referral",) if hold else ("referral", "public", "contract")
     out: list[AvailableSlot] = []
     for slot, pool in repository.slots_at(session, institution_id, now, now + timedelta(days=days), kinds):
-        p = _pool(pool)
+        p = scheduling.pool_of(pool, slot)
         kind = effective_kind(p, slot.start_at, now)
         if kind == PoolKind.REFERRAL and pool.consortium_id not in referral_consortia:
             continue
@@ -72,85 +60,6 @@ def available_slots(
     return out
 
 
-def _take(session: Session, slot_id: int) -> Slot:
-    if not repository.take_place(session, slot_id):
-        raise Conflict("该号源已被占用", code="slot_taken", slot_id=slot_id)
-    slot = session.get(Slot, slot_id, populate_existing=True)
-    assert slot is not None
-    return slot
-
-
-def hold(session: Session, referral_id: int, resident_id: int, slot_id: int, pool_kind: PoolKind,
-         user_id: int | None, now: datetime) -> Appointment:
-    """Submission (row 1): occupy a place of a referral-pool slot, not yet a booking."""
-    slot = _take(session, slot_id)
-    place = repository.free_place(session, slot_id, slot.capacity)
-    appt = Appointment(
-        slot_id=slot_id, place=place, active_place=place, resident_id=resident_id,
-        status=AppointmentStatus.BOOKED.value, held=True, channel="referral", pool_kind=pool_kind.value,
-        self_booking=False, registration_fee_waived=False, priority=False, referral_episode_id=referral_id,
-        booked_by=user_id, booked_at=now, status_changed_at=now, version=1,
-    )
-    session.add(appt)
-    session.flush()
-    return appt
-
-
-def book(session: Session, referral_id: int, resident_id: int, slot_id: int, flags: BookingFlags,
-         pool_kind: PoolKind, user_id: int | None, now: datetime) -> Appointment:
-    """Rows 5, 7, 8, 18: the episode's hold on this slot becomes a booking, or a new place is booked."""
-    appt = repository.episode_appointment(session, referral_id, slot_id)
-    if appt is not None and appt.held and appt.active_place is not None:
-        appt.held = False
-        appt.booked_by = user_id
-        appt.booked_at = now
-    else:
-        slot = _take(session, slot_id)
-        place = repository.free_place(session, slot_id, slot.capacity)
-        appt = Appointment(
-            slot_id=slot_id, place=place, active_place=place, resident_id=resident_id,
-            status=AppointmentStatus.BOOKED.value, held=False, channel="referral", pool_kind=pool_kind.value,
-            self_booking=False, referral_episode_id=referral_id, booked_by=user_id, booked_at=now, version=1,
-        )
-        session.add(appt)
-    appt.registration_fee_waived = flags.registration_fee_waived
-    appt.priority = flags.priority
-    appt.status_changed_at = now
-    session.flush()
-    return appt
-
-
-def release(session: Session, referral_id: int, slot_id: int, reason: str, now: datetime) -> None:
-    """Give back the episode's hold or open booking on the slot (ended, rescheduled, hold expired)."""
-    appt = repository.episode_appointment(session, referral_id, slot_id)
-    if appt is None or appt.active_place is None:
-        return
-    if appt.status == AppointmentStatus.BOOKED.value:
-        appt.status = AppointmentStatus.CANCELLED.value
-        appt.cancelled_at = now
-        appt.cancel_reason = reason[:200]
-        appt.status_changed_at = now
-    appt.active_place = None
-    appt.version += 1
-    session.flush()
-    repository.give_place_back(session, slot_id)
-
-
-def set_status(session: Session, referral_id: int, slot_id: int, status: AppointmentStatus, now: datetime) -> None:
-    """Rows 9 and 10: the booking is marked no-show (feeds the repeated no-show rule) or checked in."""
-    appt = repository.episode_appointment(session, referral_id, slot_id)
-    if appt is None or appt.status != AppointmentStatus.BOOKED.value:
-        return
-    appt.status = status.value
-    appt.status_changed_at = now
-    if status == AppointmentStatus.NO_SHOW:
-        appt.no_show_at = now
-    elif status == AppointmentStatus.CHECKED_IN:
-        appt.checked_in_at = now
-    appt.version += 1
-    session.flush()
-
-
 def open_referral_slots(
     session: Session, institution_id: int, consortium_id: int, starts: list[datetime], *, minutes: int = 30,
     name: str = "转诊预留号源", department_id: int | None = None, release_before_minutes: int | None = None,
@@ -158,7 +67,8 @@ def open_referral_slots(
 ) -> list[Slot]:
     """Provision a schedule with a referral pool for one consortium and one-place slots (demo and tests).
 
-    Stand-in for scheduling's schedule / pool service, which is not there yet.
+    Written directly, without an actor: scheduling's ``do_create_pool`` / ``do_generate_slots`` want a
+    manager of the institution and a weekly session layout, more than a demo or a test world needs.
     """
     from decimal import Decimal
 
