@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,55 +21,19 @@ os.environ["YILIAN_VAR_DIR"] = str(_VAR)
 os.environ.pop("YILIAN_SECRET_KEY", None)
 os.environ.pop("YILIAN_PII_KEY", None)
 
-from sqlalchemy import Connection, Engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Connection, Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from dbkit import BACKEND, PG_URL, ThrowawayDatabase  # noqa: E402,F401 - shared with tests that need a DB of their own
 from yilian.core.config import Settings, reset_settings  # noqa: E402
-from yilian.db import migrate  # noqa: E402
 from yilian.db.session import make_engine  # noqa: E402
 
 reset_settings()
-BACKEND = os.environ.get("YILIAN_TEST_DB", "sqlite")
-PG_URL = os.environ.get("YILIAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"yilian test database: {BACKEND}"
-
-
-class ThrowawayDatabase:
-    """A fresh migrated database: a SQLite file, or a PostgreSQL database created and dropped."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.name = f"yilian_{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        if BACKEND == "postgres":
-            self.admin_url = make_url(PG_URL).set(drivername="postgresql+psycopg")
-            self.url = self.admin_url.set(database=self.name).render_as_string(hide_password=False)
-        else:
-            self.path = Path(tempfile.mkdtemp(prefix="yilian-db-")) / f"{self.name}.db"
-            self.url = f"sqlite:///{self.path}"
-
-    def create(self) -> str:
-        if BACKEND == "postgres":
-            admin = make_engine(self.admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{self.name}"'))
-            admin.dispose()
-        migrate.upgrade(self.url)
-        return self.url
-
-    def drop(self) -> None:
-        if BACKEND == "postgres":
-            admin = make_engine(self.admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            admin.dispose()
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

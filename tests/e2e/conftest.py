@@ -4,7 +4,6 @@ database loaded with the demo network, driven by Debian's Chromium through Playw
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,16 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_helpers import free_port
 
 CHROMIUM = os.environ.get("YILIAN_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()
@@ -32,7 +26,7 @@ def live_server(committed_db: str) -> Iterator[str]:
     env = {**os.environ, "YILIAN_ENV": "test", "YILIAN_DATABASE_URL": committed_db, "YILIAN_VAR_DIR": var}
     yilian = [sys.executable, "-m", "yilian.cli.main"]
     subprocess.run([*yilian, "demo", "load"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = open(Path(var) / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([*yilian, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)

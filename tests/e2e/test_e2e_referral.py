@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_helpers import free_port as _free_port
 from e2e_helpers import login
-
-from conftest import _free_port
 
 pytestmark = pytest.mark.e2e
 

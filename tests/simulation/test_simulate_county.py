@@ -14,7 +14,7 @@ from simulation_world import data_hash, generate, rows, scalar
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from conftest import ThrowawayDatabase
+from dbkit import ThrowawayDatabase
 from yilian.core.errors import ConfigurationError, Conflict, ValidationFailed
 from yilian.db.session import make_engine
 from yilian.residents.crypto import cipher
