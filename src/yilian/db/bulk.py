@@ -55,8 +55,9 @@ def reserve_ids(conn: Connection, table: Table, n: int, pk: str = "id") -> int:
     if is_postgres(conn):
         seq = conn.execute(text("select pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk}).scalar_one()
         # Advance the sequence by n in one statement; the block [last - n + 1, last] is ours.
-        last = conn.execute(text("select setval(CAST(:s AS regclass), nextval(CAST(:s AS regclass)) + :n - 1)"),
-                            {"s": seq, "n": n}).scalar_one()
+        last = conn.execute(
+            text("select setval(CAST(:s AS regclass), nextval(CAST(:s AS regclass)) + :n - 1)"), {"s": seq, "n": n}
+        ).scalar_one()
         return int(last) - n + 1
     current = conn.execute(select(func.max(table.c[pk]))).scalar() or 0
     return int(current) + 1
@@ -68,5 +69,9 @@ def sync_sequence(conn: Connection, table: Table, pk: str = "id") -> None:
         return
     seq = conn.execute(text("select pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk}).scalar_one()
     if seq:
-        conn.execute(text(f'select setval(CAST(:s AS regclass), coalesce((select max("{pk}") from "{table.name}"), 0) + 1, false)'),
-                     {"s": seq})
+        conn.execute(
+            text(
+                f'select setval(CAST(:s AS regclass), coalesce((select max("{pk}") from "{table.name}"), 0) + 1, false)'
+            ),
+            {"s": seq},
+        )

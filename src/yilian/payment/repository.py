@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from yilian.db.bulk import copy_rows, is_postgres
@@ -256,8 +256,10 @@ def stream_run_cases(session: Session, run_id: int, chunk: int = 50_000) -> Iter
     c = PaymentRunCase
     stmt = (select(c.encounter_id, c.institution_id, c.month, c.status, c.group_code, c.cost)
             .where(c.run_id == run_id).order_by(c.encounter_id))
-    result = session.execute(stmt, execution_options={"yield_per": chunk})
-    yield from result.partitions()
+    conn = session.connection()  # Core rows: no ORM result machinery per row
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    yield from conn.execute(stmt, execution_options={"yield_per": chunk}).partitions()
 
 
 def encounter_for_case(session: Session, encounter_id: int) -> tuple[Encounter, int, Settlement | None] | None:

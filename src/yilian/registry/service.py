@@ -61,8 +61,11 @@ def check_division_manage(actor: Principal, division_code: str) -> None:
     if actor.is_admin:
         return
     for g in actor.grants:
-        if g.role == Role.COMMISSION_OFFICER and g.division_code and \
-                division_code.startswith(division_prefix(g.division_code)):
+        if (
+            g.role == Role.COMMISSION_OFFICER
+            and g.division_code
+            and division_code.startswith(division_prefix(g.division_code))
+        ):
             return
     raise Forbidden("该行政区划不在您的管辖范围内。", code="division_out_of_scope", division=division_code)
 
@@ -114,10 +117,17 @@ def _apply_institution(session: Session, inst: Institution, data: InstitutionIn)
             raise ValidationFailed("机构不能以自己为上级机构。", code="institution_parent_self")
         parent_id = parent.id
     if data.category in ("B200", "D600") and parent_id is None:
-        raise ValidationFailed("社区卫生服务站和村卫生室须填写上级机构（社区卫生服务中心或乡镇卫生院）。",
-                               code="institution_parent_required")
+        raise ValidationFailed(
+            "社区卫生服务站和村卫生室须填写上级机构（社区卫生服务中心或乡镇卫生院）。",
+            code="institution_parent_required",
+        )
     inst.name, inst.category, inst.level, inst.grade = data.name, data.category, data.level, data.grade
-    inst.ownership, inst.beds, inst.division_code, inst.parent_id = data.ownership, data.beds, data.division_code, parent_id
+    inst.ownership, inst.beds, inst.division_code, inst.parent_id = (
+        data.ownership,
+        data.beds,
+        data.division_code,
+        parent_id,
+    )
     inst.in_county = data.in_county
     inst.is_primary_care = categories.is_primary_care(data.category)
     inst.tier = categories.tier(data.category, data.level)
@@ -150,12 +160,21 @@ def do_update_institution(session: Session, actor: Principal, data: InstitutionI
     return inst, True
 
 
-def list_institutions(session: Session, actor: Principal, page: PageRequest, *, q: str | None = None,
-                      category: str | None = None, level: str | None = None, division: str | None = None,
-                      primary_only: bool = False) -> Page[Institution]:
+def list_institutions(
+    session: Session,
+    actor: Principal,
+    page: PageRequest,
+    *,
+    q: str | None = None,
+    category: str | None = None,
+    level: str | None = None,
+    division: str | None = None,
+    primary_only: bool = False,
+) -> Page[Institution]:
     actor.require(Perm.REGISTRY_READ)
-    stmt = repository.institutions_query(q, category, level, division_prefix(division) if division else None,
-                                         primary_only)
+    stmt = repository.institutions_query(
+        q, category, level, division_prefix(division) if division else None, primary_only
+    )
     return repository.paged(session, stmt, page)  # type: ignore[arg-type,return-value]
 
 
@@ -171,12 +190,15 @@ def institution_detail(session: Session, actor: Principal, code: str) -> Institu
     actor.require(Perm.REGISTRY_READ)
     inst = get_institution(session, code)
     parent = session.get(Institution, inst.parent_id) if inst.parent_id else None
-    return InstitutionDetail(inst, parent, list(repository.memberships_of_institution(session, inst.id)),
-                             repository.departments_of(session, inst.id))
+    return InstitutionDetail(
+        inst,
+        parent,
+        list(repository.memberships_of_institution(session, inst.id)),
+        repository.departments_of(session, inst.id),
+    )
 
 
-def do_create_department(session: Session, actor: Principal, institution_code: str, code: str,
-                         name: str) -> Department:
+def do_create_department(session: Session, actor: Principal, institution_code: str, code: str, name: str) -> Department:
     inst = get_institution(session, institution_code)
     check_division_manage(actor, inst.division_code)
     if repository.department(session, inst.id, code) is not None:
@@ -209,8 +231,9 @@ def _apply_practitioner(session: Session, p: Practitioner, data: PractitionerIn)
     return inst
 
 
-def do_create_practitioner(session: Session, actor: Principal, data: PractitionerIn,
-                           registered_on: date | None = None) -> Practitioner:
+def do_create_practitioner(
+    session: Session, actor: Principal, data: PractitionerIn, registered_on: date | None = None
+) -> Practitioner:
     if repository.practitioner_by_code(session, data.code) is not None:
         raise Conflict(f"人员编码“{data.code}”已存在。", code="practitioner_code_taken")
     p = Practitioner(code=data.code, created_at=utcnow())
@@ -218,8 +241,11 @@ def do_create_practitioner(session: Session, actor: Principal, data: Practitione
     check_division_manage(actor, inst.division_code)
     session.add(p)
     session.flush()
-    session.add(PracticeSite(practitioner_id=p.id, institution_id=inst.id, basis="home",
-                             valid_from=registered_on or today_local()))
+    session.add(
+        PracticeSite(
+            practitioner_id=p.id, institution_id=inst.id, basis="home", valid_from=registered_on or today_local()
+        )
+    )
     session.flush()
     audit.record(session, actor, "create", "practitioner", p.id, after=audit.snapshot(p))
     return p
@@ -238,20 +264,30 @@ def do_update_practitioner(session: Session, actor: Principal, data: Practitione
     if before == after:
         return p, False
     if old_home != inst.id:
-        raise ValidationFailed("变更主执业机构须办理执业注册变更，请通过执业地点登记处理。",
-                               code="practitioner_home_change")
+        raise ValidationFailed(
+            "变更主执业机构须办理执业注册变更，请通过执业地点登记处理。", code="practitioner_home_change"
+        )
     audit.record(session, actor, "update", "practitioner", p.id, before=before, after=after)
     return p, True
 
 
-def list_practitioners(session: Session, actor: Principal, page: PageRequest, *, q: str | None = None,
-                       institution: str | None = None, category: str | None = None) -> Page[Practitioner]:
+def list_practitioners(
+    session: Session,
+    actor: Principal,
+    page: PageRequest,
+    *,
+    q: str | None = None,
+    institution: str | None = None,
+    category: str | None = None,
+) -> Page[Practitioner]:
     actor.require(Perm.REGISTRY_READ)
     inst_id = get_institution(session, institution).id if institution else None
     return repository.paged(session, repository.practitioners_query(q, inst_id, category), page)  # type: ignore[arg-type,return-value]
 
 
-def practitioner_detail(session: Session, actor: Principal, code: str) -> tuple[Practitioner, Institution, list[tuple[PracticeSite, Institution]]]:
+def practitioner_detail(
+    session: Session, actor: Principal, code: str
+) -> tuple[Practitioner, Institution, list[tuple[PracticeSite, Institution]]]:
     actor.require(Perm.REGISTRY_READ)
     p = repository.practitioner_by_code(session, code)
     if p is None:
@@ -261,30 +297,35 @@ def practitioner_detail(session: Session, actor: Principal, code: str) -> tuple[
     return p, home, repository.practice_sites(session, p.id)
 
 
-def do_add_practice_site(session: Session, actor: Principal, practitioner_code: str,
-                         data: PracticeSiteIn) -> PracticeSite:
+def do_add_practice_site(
+    session: Session, actor: Principal, practitioner_code: str, data: PracticeSiteIn
+) -> PracticeSite:
     """Rule 6: practise at another institution — free inside a consortium network, else registered."""
     p, home, sites = practitioner_detail(session, actor, practitioner_code)
     other = get_institution(session, data.institution_code)
     check_division_manage(actor, other.division_code)
-    if any(s.institution_id == other.id and (s.valid_to is None or s.valid_to >= data.valid_from)
-           for s, _ in sites):
+    if any(s.institution_id == other.id and (s.valid_to is None or s.valid_to >= data.valid_from) for s, _ in sites):
         raise Conflict(f"{p.name} 已在 {other.name} 登记执业。", code="practice_site_exists")
     from yilian.registry.consortia import rule_snapshot
 
     snap = rule_snapshot(session, [home.id, other.id])
-    exemption = rules.find_practice_exemption(home.code, other.code, snap.memberships, snap.affiliations,
-                                              snap.agreements, data.valid_from)
+    exemption = rules.find_practice_exemption(
+        home.code, other.code, snap.memberships, snap.affiliations, snap.agreements, data.valid_from
+    )
     if exemption is None and not data.registration_no:
         raise ValidationFailed(
             f"{home.name} 与 {other.name} 不在同一医联体内，也没有在医联体内签订的帮扶或托管协议："
             "在该机构执业须办理执业机构备案，请填写备案编号。",
             code="registry_registration_required",
         )
-    site = PracticeSite(practitioner_id=p.id, institution_id=other.id,
-                        basis="consortium" if exemption is not None else "registration",
-                        registration_no=data.registration_no if exemption is None else None,
-                        valid_from=data.valid_from, valid_to=data.valid_to)
+    site = PracticeSite(
+        practitioner_id=p.id,
+        institution_id=other.id,
+        basis="consortium" if exemption is not None else "registration",
+        registration_no=data.registration_no if exemption is None else None,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+    )
     session.add(site)
     session.flush()
     audit.record(session, actor, "create", "practice_site", site.id, after=audit.snapshot(site))

@@ -29,10 +29,14 @@ DEMO_PASSWORD = "yilian-demo-2026"
 START = date(2024, 1, 1)
 
 DIVISIONS = [
-    ("320000", "江苏省", "province", None), ("320600", "南通市", "city", "320000"),
-    ("320602", "崇川区", "county", "320600"), ("320681", "启东市", "county", "320600"),
-    ("320681100", "汇龙镇", "township", "320681"), ("320681101", "南阳镇", "township", "320681"),
-    ("320681102", "北新镇", "township", "320681"), ("320681103", "王鲍镇", "township", "320681"),
+    ("320000", "江苏省", "province", None),
+    ("320600", "南通市", "city", "320000"),
+    ("320602", "崇川区", "county", "320600"),
+    ("320681", "启东市", "county", "320600"),
+    ("320681100", "汇龙镇", "township", "320681"),
+    ("320681101", "南阳镇", "township", "320681"),
+    ("320681102", "北新镇", "township", "320681"),
+    ("320681103", "王鲍镇", "township", "320681"),
 ]
 
 # code, name, category, level, grade, beds, division, parent, in_county
@@ -52,8 +56,7 @@ INSTITUTIONS = [
 ]
 
 COMMUNITIES = [
-    ("QD-GJ-GT", "启东市人民医院医共体", "general", "QD-RMYY",
-     ["QD-HL-WSY", "QD-NY-WSY", "QD-HL-C01", "QD-NY-C01"]),
+    ("QD-GJ-GT", "启东市人民医院医共体", "general", "QD-RMYY", ["QD-HL-WSY", "QD-NY-WSY", "QD-HL-C01", "QD-NY-C01"]),
     ("QD-ZY-GT", "启东市中医院医共体", "tcm", "QD-ZYY", ["QD-BX-WSY", "QD-BX-C01"]),
     ("QD-FY-GT", "启东市妇幼保健院医共体", "mch", "QD-FYBJY", ["QD-WB-WSY"]),
 ]
@@ -95,44 +98,112 @@ def load(session: Session, actor: Principal) -> DemoSummary:
         service.do_upsert_division(session, actor, DivisionIn(code=code, name=name, level=level, parent_code=parent))
     for code, name, cat, level, grade, beds, div, parent, in_county in INSTITUTIONS:
         if repository.institution_by_code(session, code) is None:
-            service.do_create_institution(session, actor, InstitutionIn(
-                code=code, name=name, category=cat, level=level, grade=grade, beds=beds, division_code=div,
-                parent_code=parent, in_county=in_county))
+            service.do_create_institution(
+                session,
+                actor,
+                InstitutionIn(
+                    code=code,
+                    name=name,
+                    category=cat,
+                    level=level,
+                    grade=grade,
+                    beds=beds,
+                    division_code=div,
+                    parent_code=parent,
+                    in_county=in_county,
+                ),
+            )
     for code, name, ctype, lead, members in COMMUNITIES:
         if repository.consortium_by_code(session, code) is None:
-            consortia.do_create_consortium(session, actor, ConsortiumIn(
-                code=code, name=name, mode="county_community", integration="tight", level="county", type=ctype,
-                division_code="320681", lead_code=lead, established_on=START))
+            consortia.do_create_consortium(
+                session,
+                actor,
+                ConsortiumIn(
+                    code=code,
+                    name=name,
+                    mode="county_community",
+                    integration="tight",
+                    level="county",
+                    type=ctype,
+                    division_code="320681",
+                    lead_code=lead,
+                    established_on=START,
+                ),
+            )
             for m in members:
                 consortia.do_add_member(session, actor, code, MemberIn(institution_code=m, joined_on=START))
     if repository.consortium_by_code(session, "NT-FY-JT") is None:
-        consortia.do_create_consortium(session, actor, ConsortiumIn(
-            code="NT-FY-JT", name="南通大学附属医院紧密型城市医疗集团", mode="city_group", integration="tight",
-            level="city", division_code="320600", lead_code="NT-FY", established_on=START))
-        consortia.do_create_grid(session, actor, GridIn(code="NT-GRID-1", name="南通东部网格", city_code="320600",
-                                                         group_code="NT-FY-JT",
-                                                         division_codes=["320602", "320681"]))
+        consortia.do_create_consortium(
+            session,
+            actor,
+            ConsortiumIn(
+                code="NT-FY-JT",
+                name="南通大学附属医院紧密型城市医疗集团",
+                mode="city_group",
+                integration="tight",
+                level="city",
+                division_code="320600",
+                lead_code="NT-FY",
+                established_on=START,
+            ),
+        )
+        consortia.do_create_grid(
+            session,
+            actor,
+            GridIn(
+                code="NT-GRID-1",
+                name="南通东部网格",
+                city_code="320600",
+                group_code="NT-FY-JT",
+                division_codes=["320602", "320681"],
+            ),
+        )
         consortia.do_join_group(session, actor, "QD-GJ-GT", AffiliationIn(group_code="NT-FY-JT", joined_on=START))
     if repository.consortium_by_code(session, "NT-XXG-LM") is None:
-        consortia.do_create_consortium(session, actor, ConsortiumIn(
-            code="NT-XXG-LM", name="南通心血管专科联盟", mode="specialty_alliance", integration="loose",
-            level="city", type="specialty", division_code="320600", lead_code="NT-FY", established_on=START))
+        consortia.do_create_consortium(
+            session,
+            actor,
+            ConsortiumIn(
+                code="NT-XXG-LM",
+                name="南通心血管专科联盟",
+                mode="specialty_alliance",
+                integration="loose",
+                level="city",
+                type="specialty",
+                division_code="320600",
+                lead_code="NT-FY",
+                established_on=START,
+            ),
+        )
         consortia.do_add_member(session, actor, "NT-XXG-LM", MemberIn(institution_code="QD-RMYY", joined_on=START))
     for code, name, cat, title, specialty, inst in PRACTITIONERS:
         if repository.practitioner_by_code(session, code) is None:
-            service.do_create_practitioner(session, actor, PractitionerIn(
-                code=code, name=name, category=cat, title_level=title, specialty=specialty, institution_code=inst),
-                registered_on=START)
+            service.do_create_practitioner(
+                session,
+                actor,
+                PractitionerIn(
+                    code=code, name=name, category=cat, title_level=title, specialty=specialty, institution_code=inst
+                ),
+                registered_on=START,
+            )
     users: list[tuple[str, str, str]] = []
     from yilian.identity import repository as users_repo
 
     for username, display, role, kind, scope in USERS:
         if users_repo.user_by_username(session, username) is None:
             identity.do_create_user(
-                session, actor, username=username, password=DEMO_PASSWORD, role=role, display_name=display,
-                institution_id=service.institution_id_by_code(session, scope) if scope and kind == "institution" else None,
+                session,
+                actor,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                display_name=display,
+                institution_id=service.institution_id_by_code(session, scope)
+                if scope and kind == "institution"
+                else None,
                 consortium_id=service.consortium_id_by_code(session, scope) if scope and kind == "consortium" else None,
-                division_code=scope if kind == "division" else None)
+                division_code=scope if kind == "division" else None,
+            )
         users.append((username, display, role.value))
     c = repository.counts(session, None)
     return DemoSummary(c["institutions"], c["consortia"], users)

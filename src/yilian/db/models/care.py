@@ -47,7 +47,9 @@ class Encounter(Base):
     start_date: Mapped[date] = mapped_column(Date)  # visit date, or admission date
     end_date: Mapped[date | None] = mapped_column(Date)  # discharge date (stays)
     los_days: Mapped[int | None] = mapped_column(Integer)
-    discharge_mode: Mapped[str | None] = mapped_column(String(4))  # 1 医嘱离院 2 医嘱转院 3 转社区 4 非医嘱 5 死亡 9 其他
+    discharge_mode: Mapped[str | None] = mapped_column(
+        String(4)
+    )  # 1 医嘱离院 2 医嘱转院 3 转社区 4 非医嘱 5 死亡 9 其他
     age_years: Mapped[int] = mapped_column(SmallInteger)
     age_days: Mapped[int | None] = mapped_column(Integer)
     birth_weight_g: Mapped[int | None] = mapped_column(Integer)
@@ -100,7 +102,8 @@ class Settlement(Base):
     __table_args__ = (
         CheckConstraint("abs(fund_paid + patient_paid - total_cost) < 0.005", name="paid_adds_up"),
         CheckConstraint(
-            "abs(cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other - total_cost) < 0.005",
+            "abs(cost_drugs + cost_exams + cost_treatment + cost_materials + cost_beds + cost_other"
+            " - total_cost) < 0.005",
             name="costs_add_up",
         ),
         Index("ix_settlement_settled_on", "settled_on"),
