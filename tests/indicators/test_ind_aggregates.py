@@ -75,3 +75,29 @@ def test_in_place_corrections_need_mark_stale(session: Session) -> None:
     assert aggregates.mark_stale(session, [e.start_date]) == 1
     assert session.get(IndicatorAggMonth, date(2025, 3, 1)) is None
     assert k.row(session, "fund_primary_share").numerator == Decimal("1750.00")
+
+
+def test_many_records_in_one_aggregate_row(session: Session) -> None:
+    """Several encounters share a day, institution, kind, home and insurance: the aggregate sums them, and
+    settled and unsettled ones mix in one row."""
+    w = k.world(session)
+    r1, r2 = k.resident(session, k.T1), k.resident(session, k.T1)
+    day = date(2025, 4, 7)
+    k.visit(session, r1, w.w1, day, "100.10", "60.05", "10")
+    k.visit(session, r2, w.w1, day, "50.20", "20.10", "5")
+    k.visit(session, r1, w.w1, day)  # not settled
+    k.stay(session, r1, w.hospital, date(2025, 4, 1), day, "3000", "2000", "900")
+    k.stay(session, r2, w.hospital, date(2025, 4, 5), day, "1000", "700", "300")
+    rows = k.rows(session, "2025")
+    # Three visits at W1, two settled: 150.30 / 2 = 75.15; all primary care.
+    assert k.figures(rows[("outpatient_cost_per_visit", "", "")])[:3] == (Decimal("150.30"), Decimal(2),
+                                                                          Decimal("75.15"))
+    assert k.figures(rows[("primary_visit_share", "", "")])[:2] == (Decimal(3), Decimal(3))
+    # Stays: 4000 / 2 = 2000.00; bed-days 6 + 2 = 8 over 2 = 4.00; fund 60.05 + 20.10 + 2000 + 700 in county.
+    assert k.figures(rows[("inpatient_cost_per_stay", "", "")])[:3] == (Decimal("4000.00"), Decimal(2),
+                                                                        Decimal("2000.00"))
+    assert k.figures(rows[("average_length_of_stay", "", "")])[:3] == (Decimal(8), Decimal(2), Decimal("4.00"))
+    assert rows[("fund_in_county_share", "", "")].numerator == Decimal("2780.15")
+    assert rows == k.rows(session, "2025", basis=engine.Basis.FACTS)
+    assert session.scalar(select(facts.AGGREGATE.c.encounters).where(
+        facts.AGGREGATE.c.kind == "outpatient", facts.AGGREGATE.c.day == day)) == 3

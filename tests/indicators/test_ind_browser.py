@@ -131,6 +131,8 @@ def test_county_dashboard_charts_and_drill_down(server: str, browser_page: Any) 
     # Both charts are drawn by ECharts (served locally) into canvases.
     page.wait_for_selector("[data-testid=trend-chart][data-rendered='1'] canvas")
     page.wait_for_selector("[data-testid=compare-chart][data-rendered='1'] canvas")
+    (REPO / "test-artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(REPO / "test-artifacts" / "indicators_county_dashboard.png"), full_page=True)
     page.select_option("[data-testid=chart-code]", "primary_visit_share")
     page.wait_for_selector("[data-testid=trend-chart] canvas")
     # 县域就诊率（住院）: the county's insured stays 3, in county 2 → 66.67 %.
@@ -141,5 +143,5 @@ def test_county_dashboard_charts_and_drill_down(server: str, browser_page: Any) 
     assert "县域就诊率（住院）" in page.inner_text("[data-testid=drill-title]")
     rows = page.inner_text("[data-testid=drill-rows]")
     assert "陈*红" in rows and "周*伟" in rows and "陈小红" not in rows
-    page.click("text=分母")
+    page.click("[data-testid=part-denominator]")
     page.wait_for_selector("[data-testid=drill-rows] >> text=南通大学附属医院")

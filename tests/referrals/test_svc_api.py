@@ -31,7 +31,7 @@ def _login(c: TestClient, w: World, *names: str) -> dict[str, dict[str, str]]:
 
 
 def _future_slots(session: Session, w: World, n: int = 3) -> list[int]:
-    start = utcnow().replace(microsecond=0) + timedelta(days=2)
+    start = utcnow().replace(microsecond=0) + timedelta(hours=2)  # check-in opens 24 h before (scheduling)
     made = slots.open_referral_slots(session, w.hosp.id, w.x, [start + timedelta(minutes=30 * i) for i in range(n)],
                                      department_id=w.department.id, name="API 预留")  # type: ignore[union-attr]
     return [s.id for s in made]

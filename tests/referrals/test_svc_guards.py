@@ -184,3 +184,15 @@ def test_catalogue_import_refuses_a_bad_file_whole(session) -> None:  # type: ig
     codes = session.scalars(select(ReferralCatalogueEntry.icd10).where(ReferralCatalogueEntry.consortium_id == w.x,
                                                                       ReferralCatalogueEntry.kind == "down")).all()
     assert sorted(codes) == ["E11", "I10", "I63"]
+
+
+def test_check_in_follows_the_scheduling_check_in_window(session) -> None:  # type: ignore[no-untyped-def]
+    w = world(session)
+    ep = accepted(session, w, slot=w.slots_x[5])  # starts 26.5 h after NOW; check-in opens 24 h before
+    assert ep.status == "scheduled"
+    refused(session, lambda: service.do_check_in(session, w.p("spec"), ep.id, CheckInIn(
+        version=ep.version, care_setting="outpatient"), now=NOW + timedelta(hours=1)), ValidationFailed,
+        "checkin_too_early")
+    ep = service.do_check_in(session, w.p("spec"), ep.id, CheckInIn(version=ep.version, care_setting="outpatient"),
+                             now=NOW + timedelta(hours=3))
+    assert ep.status == "in_care"

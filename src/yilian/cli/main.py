@@ -15,6 +15,8 @@ def _mount() -> None:
     from yilian.care import cli as care_cli
     from yilian.contracts import cli as contracts_cli
     from yilian.identity import cli as identity_cli
+    from yilian.referrals import cli as referrals_cli
+    from yilian.referrals import events as referral_events
     from yilian.registry import cli as registry_cli
     from yilian.residents import cli as residents_cli
     from yilian.scheduling import cli as scheduling_cli
@@ -26,6 +28,8 @@ def _mount() -> None:
     app.add_typer(care_cli.app, name="care")
     app.add_typer(contracts_cli.app, name="contracts")
     app.add_typer(scheduling_cli.app, name="scheduling")
+    app.add_typer(referrals_cli.app, name="referrals")
+    referral_events.register()  # after-commit handlers for commands that publish events
     app.command("serve")(handles_errors(serve_cli.serve))
     from yilian.simulation import cli as simulation_cli
 

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     api_token_max_age_seconds: int = 12 * 3600
     display_timezone: str = "Asia/Shanghai"
     page_size: int = Field(default=20, ge=1, le=500)
+    # In-process scheduled jobs (referral deadlines) in `yilian serve`; off by default under test.
+    jobs_enabled: bool | None = None
+
+    def run_jobs(self) -> bool:
+        return self.jobs_enabled if self.jobs_enabled is not None else self.env != Env.TEST
 
     def secret(self) -> str:
         return _resolve_secret(self, "secret_key", self.secret_key)

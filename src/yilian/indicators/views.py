@@ -27,6 +27,12 @@ router = APIRouter(include_in_schema=False)
 CSRF = [Depends(verify_csrf)]
 FormStr = Annotated[str, Form()]
 GROUP_NAMES = {k.value: v for k, v in KEY_POPULATION_NAMES_ZH.items()} | {"": "全部重点人群"}
+DETAIL_NAMES = {"kind": "类型", "start_date": "就诊/入院", "end_date": "出院", "total_cost": "总费用",
+                "fund_paid": "基金支付", "drug_cost": "药品费", "bed_days": "床日", "weight": "数量",
+                "item_code": "服务项目"}
+KIND_NAMES = {"outpatient": "门诊", "emergency": "急诊", "inpatient": "住院"}
+RECORD_NAMES = {"encounter": "诊疗", "referral": "转诊", "contract": "签约", "occurrence": "服务项目",
+                "resident": "居民", "slot": "号源"}
 
 
 def drill_url(code: str, period: str, cut: Cut | str, unit: str, part: str = "numerator", group: str = "") -> str:
@@ -43,6 +49,7 @@ def _helpers() -> dict[str, Any]:
         "group_names": GROUP_NAMES, "cut_names": catalogue.CUT_NAMES_ZH, "measure_names": catalogue.MEASURE_NAMES_ZH,
         "attribution_names": catalogue.ATTRIBUTION_NAMES_ZH, "source_names": catalogue.SOURCE_NAMES_ZH,
         "direction_names": catalogue.DIRECTION_NAMES_ZH, "implemented": engine.implemented_codes(),
+        "detail_names": DETAIL_NAMES, "kind_names": KIND_NAMES, "record_names": RECORD_NAMES,
     }
 
 

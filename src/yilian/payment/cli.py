@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -84,12 +85,11 @@ def _print_table(rows: list[dict[str, Any]], err_out: bool = False) -> None:
     table = Table(*rows[0].keys(), show_lines=False)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    if err_out:
-        err.print(table)
-    else:
-        from rich.console import Console
-
-        Console(width=200).print(table)
+    # A report in a log or a pipe is read whole: never squeeze it to 80 columns.
+    console = err if err_out else Console()
+    if not console.is_terminal:
+        console = Console(stderr=err_out, width=240)
+    console.print(table)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

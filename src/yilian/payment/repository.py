@@ -33,6 +33,7 @@ from yilian.db.models import (
     Settlement,
 )
 
+_LEVEL_ORDER = {"3": 0, "2": 1, "1": 2, "unrated": 3}
 CASE_COLUMNS = (
     "run_id", "institution_id", "encounter_id", "month", "status", "group_code", "kind", "cost", "points", "money",
     "flagged",
@@ -206,11 +207,12 @@ def statement(session: Session, run_id: int, institution_ids: frozenset[int] | N
               ) -> list[tuple[PaymentRunInstitution, InstitutionInfo]]:
     stmt = (select(PaymentRunInstitution, *_INFO_COLUMNS)
             .join(Institution, Institution.id == PaymentRunInstitution.institution_id)
-            .where(PaymentRunInstitution.run_id == run_id)
-            .order_by(Institution.level.desc(), Institution.code))
+            .where(PaymentRunInstitution.run_id == run_id))
     if institution_ids is not None:
         stmt = stmt.where(PaymentRunInstitution.institution_id.in_(sorted(institution_ids)))
-    return [(r[0], _info(r)) for r in session.execute(stmt)]
+    rows = [(r[0], _info(r)) for r in session.execute(stmt)]
+    rows.sort(key=lambda item: (_LEVEL_ORDER.get(item[1].level, 9), item[1].code))  # 三级 first
+    return rows
 
 
 def statement_line(session: Session, run_id: int, institution_id: int) -> PaymentRunInstitution | None:

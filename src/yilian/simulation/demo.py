@@ -205,5 +205,8 @@ def load(session: Session, actor: Principal) -> DemoSummary:
                 division_code=scope if kind == "division" else None,
             )
         users.append((username, display, role.value))
+    from yilian.referrals import demo as referral_demo
+
+    referral_demo.seed(session, actor)
     c = repository.counts(session, None)
     return DemoSummary(c["institutions"], c["consortia"], users)

@@ -27,6 +27,8 @@ def _routers() -> list[object]:
     from yilian.contracts import views as contracts_views
     from yilian.identity import api as identity_api
     from yilian.identity import views as identity_views
+    from yilian.referrals import api as referrals_api
+    from yilian.referrals import views as referrals_views
     from yilian.registry import api as registry_api
     from yilian.registry import views as registry_views
     from yilian.residents import api as residents_api
@@ -41,7 +43,24 @@ def _routers() -> list[object]:
         care_api.router, care_views.router,
         contracts_api.router, contracts_views.router,
         scheduling_api.router, scheduling_views.router,
+        referrals_api.router, referrals_views.router,
     ]
+
+
+def _register_events() -> None:
+    """Every feature's after-commit handlers (idempotent to call again)."""
+    from yilian.referrals import events as referral_events
+
+    referral_events.register()
+
+
+def _start_jobs(app: FastAPI) -> None:
+    """In-process scheduled jobs; a queue-backed worker replaces this when scaling out."""
+    from yilian.referrals.jobs import DeadlineTicker
+
+    ticker = DeadlineTicker(app.state.session_maker)
+    app.router.on_startup.append(ticker.start)
+    app.router.on_shutdown.append(ticker.stop)
 
 
 def create_app(
@@ -80,6 +99,9 @@ def create_app(
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    _register_events()
+    if settings.run_jobs():
+        _start_jobs(app)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in _routers():

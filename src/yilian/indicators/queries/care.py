@@ -61,7 +61,7 @@ def INSURED(r: FactRow) -> ColumnElement[bool]:
 
 
 def SETTLED(r: FactRow) -> ColumnElement[bool]:
-    cond: ColumnElement[bool] = r.src.c.settled == 1
+    cond: ColumnElement[bool] = r.src.c.settled > 0  # a settled record, or an aggregate row holding one
     return cond
 
 

@@ -213,7 +213,7 @@ def _clear(session: Session, actor: Principal, ctx: _Ctx, started: float, base: 
         payments, spend, counts, budget = _standard(session, ctx)
     lines = []
     for info, role in ctx.members:
-        lines.append(Line(institution_id=info.id, level=info.level, role=f"{role}:{surplus_tier(info)}",
+        lines.append(Line(institution_id=info.id, level=info.level, role=role,
                           cases=counts.get(info.id, 0), fund_paid=spend.get(info.id, MONEY_ZERO),
                           payment=payments.get(info.id, MONEY_ZERO),
                           detail={"tier": surplus_tier(info), "role": role,
