@@ -15,6 +15,7 @@ from e2e_helpers import login
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 DEMO_PACK = REPO / "src" / "yilian" / "payment" / "drg" / "demo_pack"
 
 
@@ -25,6 +26,11 @@ def _settle_command() -> list[str]:
     mounted = any(group.name == "settle" for group in app.registered_groups)
     return [sys.executable, "-m", "yilian.cli.main", "settle"] if mounted else [
         sys.executable, "-m", "yilian.payment.cli"]
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"test_e2e_settlement_{name}.png"), full_page=True)
 
 
 def _cli(args: list[str], database: str) -> str:
@@ -52,15 +58,18 @@ def test_settlement_statements_open_in_the_browser(live_server: str, committed_d
     statement = page.inner_text("[data-testid=statement]")
     assert "启东市人民医院" in statement and "启东市中医院" in statement
     page.wait_for_selector("#run-chart canvas")
+    _shot(page, "run")
 
     page.click("[data-testid=statement] a:has-text('启东市人民医院')")
     page.wait_for_selector("[data-testid=statement-title]")
     assert "年终清算支付" in page.inner_text("main")
+    _shot(page, "statement")
     page.click("[data-testid=cases] tbody tr:first-child a")
     page.wait_for_selector("[data-testid=explanation]")
     explanation = page.inner_text("[data-testid=explanation]")
     assert "Yilian-demo" in explanation and ("进入" in explanation or "未进入" in explanation)
     assert re.search(r"[A-Z]{2}\d{2}|0000", page.inner_text("[data-testid=case-drg]"))
+    _shot(page, "case")
 
     page.goto(f"{live_server}/payment/runs/{run_id}")
     page.fill("[data-testid=whatif-form] textarea", "coefficient.2=0.9\noutlier.strategy=proportional")
