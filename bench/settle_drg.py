@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -84,6 +85,19 @@ def _digest(url: str, run_id: str) -> tuple[str, int, str]:
     return str(row[0]), int(row[1]), str(row[2])
 
 
+def _phases(url: str, run_id: str) -> dict[str, float]:
+    """The run's own timing of its phases (``summary.seconds``), writing excluded."""
+    engine = make_engine(url)
+    with engine.connect() as c:
+        summary = c.execute(text("select summary, duration_ms from payment_run where id = :i"),
+                            {"i": int(run_id)}).one()
+    engine.dispose()
+    body = summary[0] if isinstance(summary[0], dict) else json.loads(summary[0])
+    phases = dict(body.get("seconds", {}))
+    phases["in_process_total"] = round(summary[1] / 1000, 3)
+    return phases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--discharges", type=int, default=1_000_000)
@@ -105,6 +119,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         base = ["--database", url]
         first, run_id, log = _run(["drg", "--year", "2025", "--budget", BUDGET, *base])
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
         second, rerun_id, _ = _run(["drg", "--year", "2025", "--budget", BUDGET, *base])
         whatif, whatif_id, _ = _run(["whatif", "--year", "2025", "--base", run_id, "--set", "coefficient.2=0.9",
                                      *base])
@@ -119,16 +134,18 @@ def main() -> None:
             "seconds": {"settle_drg": round(first, 2), "settle_drg_rerun": round(second, 2),
                         "whatif": round(whatif, 2)},
             "discharges_per_second": round(d1[1] / first),
+            "peak_rss_mib_settle_drg": round(peak_mib),
+            "phases_seconds": _phases(url, run_id),
             "rerun_identical": d1[0] == d2[0],
             "cases": d1[1], "total_payment": d1[2], "whatif_total_payment": d3[2],
             "headline": next((line for line in log.splitlines() if line.startswith("结算批次")), ""),
         }
         print(json.dumps(result, ensure_ascii=False, indent=2))
-        if args.discharges >= 1_000_000 or not RESULTS.exists():
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-            existing[args.db] = result
-            RESULTS.write_text(json.dumps(existing, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        key = args.db if args.discharges == 1_000_000 else f"{args.db}_{args.discharges}"
+        existing[key] = result
+        RESULTS.write_text(json.dumps(existing, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     finally:
         if not args.keep:
             _drop(args.db, handle)

@@ -48,6 +48,18 @@ def fresh(url: str) -> None:
     migrate.upgrade(url)
 
 
+def backend_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds of a PostgreSQL backend process, when the server runs on this machine."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def machine() -> dict[str, Any]:
     mem = None
     try:
@@ -73,16 +85,28 @@ def main() -> int:
     engine = make_engine(args.database)
     load_before = os.getloadavg()
     started = time.perf_counter()
+    backend: int | None = None
+    server_before: float | None = None
     with progress_display(args.progress) as progress, session_scope(engine) as session:
+        if make_url(args.database).get_backend_name() == "postgresql":
+            backend = session.execute(text("select pg_backend_pid()")).scalar_one()
+            server_before = backend_cpu_s(backend)
         summary = simulate(session, Request(preset=args.preset, residents=args.residents, year=None,
                                             seed=args.seed), progress)
+        server_after = backend_cpu_s(backend)
     wall = time.perf_counter() - started  # includes the final commit
     engine.dispose()
     rows = sum(summary["row_counts"].values())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss / 1024
+    server = server_after - server_before if server_after is not None and server_before is not None else None
     report = {
         "database": make_url(args.database).get_backend_name(), "preset": args.preset,
         "residents": args.residents, "wall_s": round(wall, 1), "rows": rows, "rows_per_s": round(rows / wall),
+        # CPU is steadier than wall time on a shared machine: this process (all threads) and, for a
+        # PostgreSQL server on this machine, the backend that served the run.
+        "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "server_cpu_s": None if server is None else round(server, 1),
         "peak_rss_mib": round(peak, 1), "stages": summary["stages"], "row_counts": summary["row_counts"],
         "targets": summary["targets"], "code_source": summary["code_source"], "machine": machine(),
         # Other work on the machine slows a run down: the load average says how busy it was.

@@ -8,12 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from payment_svc_testkit import COUNTY, FR23, FT29, County, Stay, add_stays, county, residents
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from builders import consortium, division, institution, member
 from builders import admin as admin_principal
-from payment_svc_testkit import COUNTY, FR23, FT29, County, Stay, add_stays, county, residents
+from builders import consortium, division, institution, member
 from yilian.core.clock import utcnow
 from yilian.core.errors import NotFound, ValidationFailed
 from yilian.db.models import (

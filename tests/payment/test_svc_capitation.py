@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from payment_svc_testkit import FT29, County, Stay, add_stays, county, residents
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from builders import admin
-from payment_svc_testkit import FT29, County, Stay, add_stays, county, residents
 from yilian.core.clock import utcnow
 from yilian.core.errors import ValidationFailed
 from yilian.db.models import (

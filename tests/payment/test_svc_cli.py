@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from payment_svc_testkit import DEMO, FR23, Stay, add_stays, county, mixed_year, residents, weights_file
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from payment_svc_testkit import DEMO, FR23, Stay, add_stays, county, mixed_year, residents, weights_file
 from yilian.core.config import reset_settings
 from yilian.db.models import PaymentRun
 from yilian.db.session import make_engine, session_scope
@@ -116,7 +116,7 @@ def test_worked_example_weights_through_the_cli(committed_db: str, tmp_path: Pat
         add_stays(session, [Stay(c.tertiary, FR23, 250_000, date(2025, 1 + i % 12, 1)) for i in range(100)])
     engine.dispose()
     path = weights_file(tmp_path, {"FR23": ("250", "250000")}, city="1000")
-    code, out, err = _invoke("drg", "--year", "2025", "--budget", "120000000", "--weights", str(path), "--rules",
-                             str(DEMO), "--database", committed_db)
+    code, _, err = _invoke("drg", "--year", "2025", "--budget", "120000000", "--weights", str(path), "--rules",
+                           str(DEMO), "--database", committed_db)
     assert code == 0, err
     assert "点值 48" in err and "权重 weights.csv sha256:" in err

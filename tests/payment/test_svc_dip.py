@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from payment_svc_testkit import ES35, FR23, FT29, County, Stay, add_stays, county
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from builders import admin
-from payment_svc_testkit import ES35, FR23, FT29, County, Stay, add_stays, county
 from yilian.core.errors import ValidationFailed
 from yilian.db.models import PaymentRunCase, PaymentRunInstitution, PaymentRunWeight
 from yilian.payment.dip.service import DipRequest, combination_key, do_settle_dip

@@ -9,10 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from builders import admin, principal
 from payment_svc_testkit import (
     DEMO,
     ES35,
@@ -25,6 +21,10 @@ from payment_svc_testkit import (
     mixed_year,
     weights_file,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from builders import admin, principal
 from yilian.core.errors import Forbidden, NotFound, ValidationFailed
 from yilian.db.models import PaymentRun, PaymentRunCase, PaymentRunInstitution, PaymentRunMonth, PaymentRunWeight
 from yilian.identity.roles import Role
@@ -91,7 +91,8 @@ def test_published_worked_example_end_to_end(session: Session, tmp_path: Path) -
     params = dataclasses.replace(default_params(2025), point_value=Decimal("53.8381"))
     run = _settle(session, budget=None, weights=path, params=params)
     money = sorted((c.cost, c.kind, c.money) for c in _cases(session, run).values())
-    assert money == [(Decimal("1200.00"), "low", Decimal("1225.74")), (Decimal("5000.00"), "normal", Decimal("4312.43")),
+    assert money == [(Decimal("1200.00"), "low", Decimal("1225.74")),
+                     (Decimal("5000.00"), "normal", Decimal("4312.43")),
                      (Decimal("15000.00"), "high", Decimal("6696.86"))]
     assert run.point_value_source == "fixed" and run.weights_source == "file"
     assert run.weights_version is not None and run.weights_version.startswith("sha256:")
@@ -133,8 +134,10 @@ def test_monthly_provisional_then_previous_year_point_value(session: Session, re
 
 def test_cmi_is_the_mean_weight_of_grouped_stays(session: Session, region: County) -> None:
     run = _settle(session)
-    weights = {w.code: w.rw for w in session.scalars(select(PaymentRunWeight).where(PaymentRunWeight.run_id == run.id))}
-    cases = [c for c in _cases(session, run).values() if c.institution_id == region.centre.id and c.group_code in weights]
+    stored = session.scalars(select(PaymentRunWeight).where(PaymentRunWeight.run_id == run.id))
+    weights = {w.code: w.rw for w in stored}
+    cases = [c for c in _cases(session, run).values()
+             if c.institution_id == region.centre.id and c.group_code in weights]
     expected = sum(weights[c.group_code] for c in cases) / len(cases)
     line = session.get(PaymentRunInstitution, (run.id, region.centre.id))
     assert line is not None and line.cmi is not None and abs(line.cmi - expected) < Decimal("0.00001")

@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from payment_svc_testkit import DEMO, County, add_stays, county, mixed_year, residents
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from builders import PASSWORD, admin, consortium, member, user
 from helpers import api_login, page_login
-from payment_svc_testkit import DEMO, County, add_stays, county, mixed_year, residents
 from yilian.db.models import AuditLog, PaymentRun
 from yilian.identity.roles import Role
 from yilian.payment.budget.service import BudgetRequest, do_settle_budget

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from payment_svc_testkit import DEMO, ES35, FR21, FR23, FR25, FT29, Stay, add_stays, county, mixed_year, weights_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from builders import admin
-from payment_svc_testkit import DEMO, ES35, FR21, FR23, FR25, FT29, Stay, add_stays, county, mixed_year, weights_file
 from yilian.core.errors import NotFound, ValidationFailed
 from yilian.db.models import PaymentRun, PaymentRunCase, PaymentRunInstitution
 from yilian.payment.compare import compare
@@ -34,7 +34,14 @@ def _base(session: Session, weights: Path | None = None) -> tuple[PaymentRun, ob
 
 def test_whatif_is_stored_marked_and_compared(session: Session) -> None:
     base, c = _base(session)
+    before = [(ln.institution_id, ln.payment, ln.points) for ln in session.scalars(
+        select(PaymentRunInstitution).where(PaymentRunInstitution.run_id == base.id))]
+    digest = base.result_digest
     run = do_whatif(session, admin(), year=2025, base_run_id=base.id, assignments=["coefficient.2=1.0"])
+    session.expire_all()
+    after = [(ln.institution_id, ln.payment, ln.points) for ln in session.scalars(
+        select(PaymentRunInstitution).where(PaymentRunInstitution.run_id == base.id))]
+    assert before == after and session.get(PaymentRun, base.id).result_digest == digest  # type: ignore[union-attr]
     assert run.base_run_id == base.id and run.overrides == {"coefficient.2": "1.0"}
     assert run.params["point_method"]["coefficients"]["2"] == "1.0" and run.kind == "drg"
     assert run.rules_version == base.rules_version and run.cases == base.cases

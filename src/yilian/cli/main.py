@@ -34,9 +34,11 @@ def _mount() -> None:
     from yilian.simulation import cli as simulation_cli
 
     app.add_typer(simulation_cli.demo_app, name="demo")
+    from yilian.payment import cli as payment_cli
     from yilian.payment.drg import cli as drg_cli
 
     app.add_typer(drg_cli.app, name="drg")
+    app.add_typer(payment_cli.settle_app, name="settle")
 
 
 _mount()

@@ -41,6 +41,8 @@ class Perm(StrEnum):
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
     CARE_INGEST = "care.ingest"  # send encounters and settlements (HIS records, insurance claims)
+    PAYMENT_READ = "payment.read"  # settlement runs, statements, budget ledger
+    PAYMENT_RUN = "payment.run"  # start settlement, grouping and what-if runs
 
 
 _ALL = frozenset(Perm)
@@ -49,15 +51,17 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: _ALL,
     Role.COMMISSION_OFFICER: frozenset(
         {Perm.REGISTRY_READ, Perm.REGISTRY_MANAGE, Perm.CONSORTIUM_CREATE, Perm.CONSORTIUM_MANAGE,
-         Perm.RESIDENT_READ, Perm.AUDIT_READ}
+         Perm.RESIDENT_READ, Perm.AUDIT_READ, Perm.PAYMENT_READ}
     ),
     Role.CONSORTIUM_MANAGER: frozenset(
-        {Perm.REGISTRY_READ, Perm.CONSORTIUM_MANAGE, Perm.RESIDENT_READ}
+        {Perm.REGISTRY_READ, Perm.CONSORTIUM_MANAGE, Perm.RESIDENT_READ, Perm.PAYMENT_READ}
     ),
     Role.REFERRAL_OFFICER: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ}),
     Role.CLINICIAN: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.RESIDENT_WRITE, Perm.CARE_INGEST}),
     Role.PHARMACIST: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ}),
-    Role.INSURANCE_OFFICER: frozenset({Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.CARE_INGEST}),
+    Role.INSURANCE_OFFICER: frozenset(
+        {Perm.REGISTRY_READ, Perm.RESIDENT_READ, Perm.CARE_INGEST, Perm.PAYMENT_READ, Perm.PAYMENT_RUN}
+    ),
 }
 
 

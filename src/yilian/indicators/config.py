@@ -17,15 +17,12 @@ class IndicatorPolicy:
     #: ``down_referral_rate``: a down-referral submitted up to this many days after discharge belongs
     #: to the stay.
     down_referral_days_after_discharge: int = 3
-    #: Upper bound of the periods a contract term is split into (monthly items over ten years).
-    max_occurrences: int = 120
 
     def tag(self) -> str:
         """Empty for the defaults; otherwise a short description kept with the catalogue version."""
         if self == DEFAULT_POLICY:
             return ""
-        return (f"renew{self.renewal_window_days}-down{self.down_referral_days_after_discharge}"
-                f"-occ{self.max_occurrences}")
+        return f"renew{self.renewal_window_days}-down{self.down_referral_days_after_discharge}"
 
 
 DEFAULT_POLICY = IndicatorPolicy()

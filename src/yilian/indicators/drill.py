@@ -18,12 +18,13 @@ from yilian.db.models import Appointment, Slot
 from yilian.indicators.catalogue import Attribution, Cut, Indicator
 from yilian.indicators.config import DEFAULT_POLICY, IndicatorPolicy
 from yilian.indicators.periods import Period
-from yilian.indicators.queries import care, contracts, facts, records, referrals, scheduling
+from yilian.indicators.queries import care, contracts, facts, payment, records, referrals, scheduling
 from yilian.indicators.queries.sql import local_date
 
 PARTS: Final = ("numerator", "denominator")
-_RECORD_CODES: Final = {(c.code, c.group): (c, {**contracts.BUILDERS, **referrals.BUILDERS, **scheduling.BUILDERS})
-                        for c in (*contracts.CODES, *referrals.CODES, *scheduling.CODES)}
+_BUILDERS: Final = {**contracts.BUILDERS, **referrals.BUILDERS, **scheduling.BUILDERS, **payment.BUILDERS}
+_RECORD_CODES: Final = {(c.code, c.group): (c, _BUILDERS)
+                        for c in (*contracts.CODES, *referrals.CODES, *scheduling.CODES, *payment.CODES)}
 
 
 def _matches_appointment(r: care.FactRow) -> Any:
@@ -72,6 +73,9 @@ def query(ind: Indicator, period: Period, cut: Cut, unit: str, group: str, part:
         return _care(base, period if part == "numerator" else period.prior_year(), "denominator", cut, unit)
     if code == "appointment_rate":
         return _care(APPOINTMENT_RATE, period, part, cut, unit)
+    if code == "budget_surplus_rate":
+        raise NotFound("预算执行没有个人明细，请在医保支付的预算台账中查看。", code="drill_not_available",
+                       indicator=code)
     found = _RECORD_CODES.get((code, group))
     if found is None:
         raise NotFound("该指标的数据来源尚未上线，暂无明细。", code="drill_source_pending", indicator=code)

@@ -8,10 +8,11 @@ two must agree, and a test checks that they do.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Protocol
 
@@ -23,7 +24,7 @@ from yilian.indicators import aggregates, catalogue, repository
 from yilian.indicators.catalogue import Attribution, Cut, Reason
 from yilian.indicators.config import DEFAULT_POLICY, IndicatorPolicy
 from yilian.indicators.periods import Period
-from yilian.indicators.queries import care, contracts, facts, records, referrals, scheduling
+from yilian.indicators.queries import care, contracts, facts, payment, records, referrals, scheduling
 from yilian.indicators.queries.units import Unit, units
 from yilian.indicators.values import CENT, Figures, IndicatorRow, finish, pending, per_unit_value
 
@@ -173,6 +174,51 @@ class AppointmentProvider:
                 for u in ctx.units}
 
 
+class PaymentProvider:
+    """``cmi`` from the latest DRG grouping of the stays, ``budget_surplus_rate`` from consortium budgets."""
+
+    codes = frozenset({"cmi", "budget_surplus_rate"})
+
+    def compute(self, ctx: Context) -> Results:
+        ctx.say("计算医保支付指标")
+        out: Results = {}
+        req = ctx.request()
+        if not repository.exists(ctx.session, payment.grouping_runs(ctx.period.year)):
+            for u in ctx.units:
+                out[("cmi", u.code, "")] = Figures(None, None, Reason.NOT_GROUPED)
+        else:
+            rec = payment.grouped_stays(req)
+            sums = repository.unit_sums(ctx.session, records.measures_select(rec, payment.CODES))
+            for u in ctx.units:
+                vals = sums.get(u.code, {})
+                out[("cmi", u.code, "")] = Figures(Decimal(vals.get("c0_n", 0)) / payment.MICRO,
+                                                   Decimal(vals.get("c0_d", 0)))
+        lines = repository.budget_lines(ctx.session, payment.budget_lines(req))
+        share = Decimal(ctx.period.days) / Decimal(366 if calendar.isleap(ctx.period.year) else 365)
+        for u in ctx.units:
+            found = _budget_of(ctx, u, lines)
+            if found is None:
+                out[("budget_surplus_rate", u.code, "")] = Figures(None, None, Reason.NO_BUDGET)
+                continue
+            budget = (Decimal(found[0]) / 100 * share).quantize(CENT, rounding=ROUND_HALF_UP)
+            out[("budget_surplus_rate", u.code, "")] = Figures(budget - Decimal(found[1]) / 100, budget)
+        return out
+
+
+def _budget_of(ctx: Context, unit: Unit, lines: dict[int, tuple[int, int]]) -> tuple[int, int] | None:
+    """(budget, spending) in cents for a unit, or None without a budget."""
+    if ctx.cut == Cut.COUNTY:
+        if not lines:
+            return None
+        return sum(b for b, _ in lines.values()), sum(s for _, s in lines.values())
+    if ctx.cut == Cut.CONSORTIUM and unit.id is not None:
+        return lines.get(unit.id)
+    if ctx.cut == Cut.GRID and unit.id is not None:
+        group = repository.grid_group(ctx.session, unit.id)
+        return lines.get(group) if group is not None else None
+    return None
+
+
 def providers() -> list[Provider]:
     """The providers of the features that have landed (the others' codes are ``source_pending``)."""
     return [
@@ -181,6 +227,7 @@ def providers() -> list[Provider]:
         RecordsProvider("计算双向转诊指标", referrals.BUILDERS, referrals.CODES),
         RecordsProvider("计算号源指标", scheduling.BUILDERS, scheduling.CODES),
         AppointmentProvider(),
+        PaymentProvider(),
     ]
 
 

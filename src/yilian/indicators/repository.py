@@ -36,6 +36,19 @@ def unit_sums(session: Session, stmt: Select[Any]) -> dict[str, dict[str, int]]:
     return out
 
 
+def exists(session: Session, stmt: Select[Any]) -> bool:
+    return session.scalar(select(stmt.exists())) is True
+
+
+def budget_lines(session: Session, stmt: Select[Any]) -> dict[int, tuple[int, int]]:
+    """consortium id → (budget, spending) in cents."""
+    return {int(c): (int(b or 0), int(s or 0)) for c, b, s in session.execute(stmt)}
+
+
+def grid_group(session: Session, grid_id: int) -> int | None:
+    return session.scalar(select(Grid.group_id).where(Grid.id == grid_id))
+
+
 # ---- snapshots ------------------------------------------------------------------------------
 
 

@@ -1,17 +1,13 @@
 """Who may see and run payment settlements.
 
-Roles (``identity/roles.py``) carry no payment permission yet, and this feature adds no role, so
-access is decided here from the role codes, in one place:
+Permissions ``payment.run`` and ``payment.read`` (``identity/roles.py``) decide who; this module adds
+the scoping, in one place:
 
 * **run** settlements and what-ifs: system administrators and insurance officers (the bureau
   settles); an insurance officer only for a region inside their division;
 * **read** runs and statements: the same, plus commission officers (their division's runs) and
   consortium managers (runs of their consortium, and statement lines of its member institutions
   in any run — other institutions' lines are hidden from them).
-
-Proposed to the owner: ``Perm.PAYMENT_READ`` (admin, insurance, commission, consortium manager)
-and ``Perm.PAYMENT_RUN`` (admin, insurance) in ``roles.py``; the two sets below would then become
-``principal.grants_with(perm)`` with the same scoping.
 """
 
 from __future__ import annotations
@@ -25,12 +21,12 @@ from yilian.core.clock import today_local
 from yilian.core.errors import Forbidden
 from yilian.identity import repository as identity_repository
 from yilian.identity.principal import Principal, division_prefix
-from yilian.identity.roles import Role
+from yilian.identity.roles import ROLE_PERMS, Perm, Role
 from yilian.payment.repository import RunFilter
 
-RUN_ROLES: Final = frozenset({Role.SYSTEM_ADMIN, Role.INSURANCE_OFFICER})
-READ_ROLES: Final = frozenset({Role.SYSTEM_ADMIN, Role.INSURANCE_OFFICER, Role.COMMISSION_OFFICER,
-                               Role.CONSORTIUM_MANAGER})
+# The roles whose permissions (identity/roles.py) include payment.run / payment.read.
+RUN_ROLES: Final = frozenset(r for r, perms in ROLE_PERMS.items() if Perm.PAYMENT_RUN in perms)
+READ_ROLES: Final = frozenset(r for r, perms in ROLE_PERMS.items() if Perm.PAYMENT_READ in perms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,6 +199,10 @@ def page_of(session: Session, stmt: Select[Any], size: int, offset: int) -> tupl
     return list(session.scalars(stmt.limit(size).offset(offset))), int(total)
 
 
+def whatifs_of(session: Session, run_id: int) -> list[PaymentRun]:
+    return list(session.scalars(select(PaymentRun).where(PaymentRun.base_run_id == run_id).order_by(PaymentRun.id)))
+
+
 def run_visible(session: Session, run_id: int, flt: RunFilter | None) -> bool:
     return session.scalar(select(PaymentRun.id).where(PaymentRun.id == run_id, _visible(flt))) is not None
 

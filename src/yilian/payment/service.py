@@ -70,6 +70,7 @@ class CaseDetail:
     grouping: GroupResult | None
     explanation: str
     pack_note: str | None
+    drg_name: str = ""
 
 
 def _run(session: Session, scope: PaymentScope, run_id: int) -> PaymentRun:
@@ -98,8 +99,7 @@ def get_run(session: Session, actor: Principal, run_id: int) -> RunDetail:
     run = _run(session, scope, run_id)
     lines = repository.statement(session, run.id, scope.line_institutions)
     base = repository.run(session, run.base_run_id) if run.base_run_id else None
-    whatifs = [r for r in session.query(PaymentRun).filter(PaymentRun.base_run_id == run.id)
-               .order_by(PaymentRun.id)]
+    whatifs = repository.whatifs_of(session, run.id)
     consortium = repository.consortium(session, run.consortium_id) if run.consortium_id else None
     return RunDetail(run, lines, scope.line_institutions is not None, base, whatifs, consortium)
 
@@ -128,7 +128,7 @@ def institution_statement(session: Session, actor: Principal, run_id: int, code:
                                 Page(items=items, total=total, number=page.number, size=page.size))
 
 
-def _explain(run: PaymentRun, case: DrgCase) -> tuple[GroupResult | None, str | None]:
+def _explain(run: PaymentRun, case: DrgCase) -> tuple[GroupResult | None, str | None, str]:
     """Group the case again with the run's pack (``explain=True``); a note when the pack found now
     differs from the one the run recorded."""
     stored = (run.options or {}).get("rules_dir")
@@ -138,7 +138,9 @@ def _explain(run: PaymentRun, case: DrgCase) -> tuple[GroupResult | None, str | 
     if (grouper.pack.name, grouper.pack.version) != (run.rules_name, run.rules_version):
         note = (f"该批次使用规则包 {run.rules_name} {run.rules_version}，当前可用的是 "
                 f"{grouper.pack.name} {grouper.pack.version}：以下分组过程按当前规则包给出。")
-    return grouper.group(case, explain=True), note
+    result = grouper.group(case, explain=True)
+    names = {d.code: d.name for d in grouper.pack.drgs.get(result.adrg or "", ())}
+    return result, note, names.get(result.drg, "")
 
 
 def case_detail(session: Session, actor: Principal, run_id: int, code: str, encounter_id: int) -> CaseDetail:
@@ -151,18 +153,18 @@ def case_detail(session: Session, actor: Principal, run_id: int, code: str, enco
         raise NotFound(f"结算批次 {run_id} 中没有该机构的病例 {encounter_id}。", code="payment_case_not_found")
     encounter, sex, settlement = found
     weight = session.get(PaymentRunWeight, (run.id, case.group_code))
-    grouping, note, text = None, None, ""
+    grouping, note, text, name = None, None, "", ""
     if run.kind in ("drg", "grouping"):
         drg_case = DrgCase(sex, encounter.age_years, split_codes(encounter.diagnoses),
                            split_codes(encounter.procedures) if encounter.procedures else (),
                            encounter.age_days, encounter.birth_weight_g)
-        grouping, note = _explain(run, drg_case)
+        grouping, note, name = _explain(run, drg_case)
         text = grouping.trace.render() if grouping is not None and grouping.trace is not None else ""
         if grouping is not None and grouping.message:
             text = f"{grouping.message}；{text}" if text else grouping.message
     audit.record_read(session, actor, encounter.resident_id,
                       f"查看结算病例：批次 {run.id}，机构 {info.code}，就诊 {encounter_id}")
-    return CaseDetail(run, info, case, encounter, settlement, sex, weight, grouping, text, note)
+    return CaseDetail(run, info, case, encounter, settlement, sex, weight, grouping, text, note, name)
 
 
 def budget_ledger(session: Session, actor: Principal, run_id: int

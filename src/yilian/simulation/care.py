@@ -383,30 +383,50 @@ class CareYear:
         return DayRows(day, items, enc_rows, set_rows)
 
 
+#: Days are written together until this many encounters: small counties then make a few dozen
+#: round trips instead of a thousand.  Ids are reserved in day order, so batching never changes them.
+WRITE_BATCH = 20_000
+
+
 def run(ctx: SimContext, track: Tracker) -> None:
     year = CareYear(ctx)
     track.total(year.days)
     day = date(ctx.year, 1, 1)
+    pending: list[DayRows] = []
+    size = 0
     # Generation (Python) overlaps with the database's work on the previous days (index
     # maintenance, constraint checks): the writer thread holds the connection alone.
     with BackgroundWriter(ctx, year.w, _flush) as writer:
         for _ in range(year.days):
             items = year.visits(day) + year.stays(day)
             if items:
-                writer.submit(year.build(day, items))
+                pending.append(year.build(day, items))
+                size += len(items)
+            if size >= WRITE_BATCH:
+                writer.submit(pending)
+                pending, size = [], 0
             day += timedelta(days=1)
             track.advance()
+        if pending:
+            writer.submit(pending)
 
 
-def _flush(ctx: SimContext, w: Writer, rows: DayRows) -> None:
-    first = w.reserve(Encounter.__table__, len(rows.encounters))  # type: ignore[arg-type]
-    enc = [(first + k, *r) for k, r in enumerate(rows.encounters)]
-    sett = [(first + k, *r) for k, r in enumerate(rows.settlements)]
+def _flush(ctx: SimContext, w: Writer, days: list[DayRows]) -> None:
+    first = w.reserve(Encounter.__table__, sum(len(d.encounters) for d in days))  # type: ignore[arg-type]
+    enc: list[tuple[Any, ...]] = []
+    sett: list[tuple[Any, ...]] = []
+    starts = []
+    for d in days:
+        base = first + len(enc)
+        starts.append(base)
+        enc.extend((base + k, *r) for k, r in enumerate(d.encounters))
+        sett.extend((base + k, *r) for k, r in enumerate(d.settlements))
     ctx.add_rows("encounter", w.rows(Encounter.__table__, ENCOUNTER_COLS, enc, adapt=False))  # type: ignore[arg-type]
     ctx.add_rows("settlement", w.rows(Settlement.__table__, SETTLEMENT_COLS, sett, adapt=False))  # type: ignore[arg-type]
-    batch = DayBatch(rows.day, first, rows.items)
-    for hook in DAY_HOOKS:
-        hook(ctx, rows.day, batch)
+    for d, base in zip(days, starts, strict=True):
+        batch = DayBatch(d.day, base, d.items)
+        for hook in DAY_HOOKS:
+            hook(ctx, d.day, batch)
 
 
 register_stage(Stage("care", "一年的门诊与住院", 400, run))

@@ -27,6 +27,8 @@ def _routers() -> list[object]:
     from yilian.contracts import views as contracts_views
     from yilian.identity import api as identity_api
     from yilian.identity import views as identity_views
+    from yilian.payment import api as payment_api
+    from yilian.payment import views as payment_views
     from yilian.referrals import api as referrals_api
     from yilian.referrals import views as referrals_views
     from yilian.registry import api as registry_api
@@ -44,6 +46,7 @@ def _routers() -> list[object]:
         contracts_api.router, contracts_views.router,
         scheduling_api.router, scheduling_views.router,
         referrals_api.router, referrals_views.router,
+        payment_api.router, payment_views.router,
     ]
 
 

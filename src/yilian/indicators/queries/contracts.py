@@ -21,7 +21,9 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    cast,
     exists,
+    extract,
     func,
     literal,
     literal_column,
@@ -116,6 +118,10 @@ def renewal(req: Request) -> Subquery:
     return with_unit(stmt, req.cut, c.institution_id, c.end_on).subquery("renewal")
 
 
+def _month_index(day: Any) -> Any:
+    return cast(extract("year", day), Integer) * 12 + cast(extract("month", day), Integer)
+
+
 def _owed(req: Request) -> Subquery:
     """(contract, item) pairs owed: items of the contract's packages (an item in two packages once),
     restricted to the resident's key populations on the period end when the item names any."""
@@ -131,10 +137,15 @@ def _owed(req: Request) -> Subquery:
                  r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1), r.birth_date <= end)
     months = case(*[(item.frequency == f, m) for f, m in FREQUENCY_MONTHS.items()], else_=0)
     last = case((c.stop_on.is_(None), c.end_on), else_=add_days(c.stop_on, literal(-1)))
+    m = func.min(months)
+    elapsed_at_start = _month_index(literal(req.start)) - _month_index(c.start_on)
+    elapsed_at_end = _month_index(literal(req.end)) - _month_index(c.start_on)
+    k_lo = case((m == 0, 1), (elapsed_at_start // m < 1, 1), else_=elapsed_at_start // m)
+    k_hi = case((m == 0, 1), else_=elapsed_at_end // m + 2)
     return (
         select(c.id.label("contract_id"), c.resident_id.label("resident_id"), c.institution_id.label("institution_id"),
                c.start_on.label("start_on"), last.label("last_day"), item.code.label("item_code"),
-               func.min(months).label("months"))
+               m.label("months"), k_lo.label("k_lo"), k_hi.label("k_hi"))
         .select_from(c)
         .join(cp, cp.contract_id == c.id)
         .join(item, item.package_id == cp.package_id)
@@ -148,12 +159,16 @@ def _owed(req: Request) -> Subquery:
 
 def delivery(req: Request) -> Subquery:
     owed = _owed(req)
-    seq = select(literal_column("1", Integer).label("k")).cte("seq", recursive=True)
-    seq = seq.union_all(select(seq.c.k + 1).where(seq.c.k < req.policy.max_occurrences))
+    # Only the periods of the term that can end inside the report period: from k_lo (the months elapsed
+    # at the report's start ÷ the item's months) for at most 15 periods (a year of monthly items and a
+    # margin), never every period of a long term.
+    offsets = select(literal_column("0", Integer).label("j")).cte("offsets", recursive=True)
+    offsets = offsets.union_all(select(offsets.c.j + 1).where(offsets.c.j < 15))
+    k = owed.c.k_lo + offsets.c.j
     periodic = (
-        select(owed, add_months(owed.c.start_on, owed.c.months * (seq.c.k - 1)).label("window_start"),
-               add_days(add_months(owed.c.start_on, owed.c.months * seq.c.k), literal(-1)).label("period_end"))
-        .select_from(owed).join(seq, literal(True))
+        select(owed, add_months(owed.c.start_on, owed.c.months * (k - 1)).label("window_start"),
+               add_days(add_months(owed.c.start_on, owed.c.months * k), literal(-1)).label("period_end"))
+        .select_from(owed).join(offsets, offsets.c.j <= owed.c.k_hi - owed.c.k_lo)
         .where(owed.c.months > 0)
     )
     once = select(owed, owed.c.start_on.label("window_start"), owed.c.last_day.label("period_end")).where(
