@@ -34,11 +34,20 @@ browser:
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
+DEMO_ENV := YILIAN_ENV=demo YILIAN_DATABASE_URL=sqlite:///$(DEMO_DB)
+DEMO_RESIDENTS ?= 30000
+
+# First run: a synthetic county (a year of care) plus the small workflow network and demo logins.
+# Later runs reuse var/demo.db (delete it for a fresh demo).
 demo: venv assets
 	mkdir -p var
-	YILIAN_ENV=demo YILIAN_DATABASE_URL=sqlite:///$(DEMO_DB) .venv/bin/yilian db upgrade
-	YILIAN_ENV=demo YILIAN_DATABASE_URL=sqlite:///$(DEMO_DB) .venv/bin/yilian demo load
-	YILIAN_ENV=demo YILIAN_DATABASE_URL=sqlite:///$(DEMO_DB) .venv/bin/yilian serve
+	@if [ ! -f $(DEMO_DB) ]; then \
+	  $(DEMO_ENV) .venv/bin/yilian db upgrade && \
+	  $(DEMO_ENV) .venv/bin/yilian simulate county --preset target-2025 --residents $(DEMO_RESIDENTS) --year 2025 >/dev/null; \
+	fi
+	$(DEMO_ENV) .venv/bin/yilian db upgrade
+	$(DEMO_ENV) .venv/bin/yilian demo load
+	$(DEMO_ENV) .venv/bin/yilian serve
 
 test: venv assets browser
 	scripts/test.sh

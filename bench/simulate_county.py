@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from yilian.db import migrate
 from yilian.db.session import make_engine, session_scope
-from yilian.simulation.pipeline import progress_display
+from yilian.simulation.pipeline import STAGE_OBSERVERS, progress_display
 from yilian.simulation.runner import Request, simulate
 
 
@@ -87,6 +87,14 @@ def main() -> int:
     started = time.perf_counter()
     backend: int | None = None
     server_before: float | None = None
+    server_by_stage: dict[str, float] = {}
+
+    def observe(_ctx: object, stage: str, when: str) -> None:
+        cpu = backend_cpu_s(backend)
+        if cpu is not None:
+            server_by_stage[stage] = round(cpu - server_by_stage.get(stage, 0.0), 2) if when == "end" else cpu
+
+    STAGE_OBSERVERS.append(observe)
     with progress_display(args.progress) as progress, session_scope(engine) as session:
         if make_url(args.database).get_backend_name() == "postgresql":
             backend = session.execute(text("select pg_backend_pid()")).scalar_one()
@@ -107,7 +115,9 @@ def main() -> int:
         # PostgreSQL server on this machine, the backend that served the run.
         "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "server_cpu_s": None if server is None else round(server, 1),
-        "peak_rss_mib": round(peak, 1), "stages": summary["stages"], "row_counts": summary["row_counts"],
+        "peak_rss_mib": round(peak, 1),
+        "stages": [{**st, "server_cpu_s": server_by_stage.get(st["stage"])} for st in summary["stages"]],
+        "row_counts": summary["row_counts"],
         "targets": summary["targets"], "code_source": summary["code_source"], "machine": machine(),
         # Other work on the machine slows a run down: the load average says how busy it was.
         "load_average_before": [round(x, 2) for x in load_before],

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import builders as b
-from yilian.db.models import ConsortiumMembership
+from yilian.core.clock import utcnow
+from yilian.db.models import ConsortiumAffiliation, ConsortiumMembership, Grid
 from yilian.indicators import engine
 from yilian.indicators.catalogue import Cut
 
@@ -112,3 +113,22 @@ def test_insurance_enrolment_on_the_record_date(session: Session) -> None:
     k.stay(session, r, w.city, date(2025, 5, 1), date(2025, 5, 3), "100", "50")
     k.stay(session, r, w.hospital, date(2025, 6, 1), date(2025, 6, 3), "100", "50")
     assert k.figures(k.row(session, "county_retention_inpatient"))[:3] == (Decimal(1), Decimal(1), Decimal("1.0000"))
+
+
+def test_grid_cut_follows_its_city_group(session: Session) -> None:
+    """A grid is served by one city group; a county community that joined the group as a whole brings its
+    lead and members, but out-of-county institutions never count for in-county codes."""
+    y = ind_year.build(session)
+    b.division(session, "320600", "市", "city")
+    group = b.consortium(session, code="G1", mode="city_group", level="city", lead=y.w.city, division_code="320600")
+    session.add(ConsortiumAffiliation(community_id=y.w.c1.id, group_id=group.id, joined_on=date(2024, 1, 1)))
+    session.add(Grid(code="GRID1", name="东部网格", city_code="320600", group_id=group.id, created_at=utcnow()))
+    session.flush()
+    rows = k.rows(session, "2025", Cut.GRID)
+    assert {unit for (_c, unit, _g) in rows} == {"GRID1"}
+    # As C1: visits 1 (V1), 2 (W1), 3 (H), 6 (H) → primary 2 / 4; r1 (home W1): stays 10 in, 11 out → 1 / 2.
+    assert k.figures(rows[("primary_visit_share", "GRID1", "")])[:2] == (Decimal(2), Decimal(4))
+    assert k.figures(rows[("county_retention_inpatient", "GRID1", "")])[:2] == (Decimal(1), Decimal(2))
+    # The city group is a consortium unit too, with the same network.
+    by_c = k.rows(session, "2025", Cut.CONSORTIUM)
+    assert k.figures(by_c[("primary_visit_share", "G1", "")])[:2] == (Decimal(2), Decimal(4))

@@ -137,3 +137,34 @@ def test_delivery_by_quarter(session: Session) -> None:
     # Q1 2025: a FU (delivered) + e FU + e HT = 3 due, 1 delivered.
     assert k.figures(k.row(session, "contract_delivery_rate", "2025Q1"))[:3] == (Decimal(1), Decimal(3),
                                                                                   Decimal("0.3333"))
+
+
+@pytest.mark.parametrize("start", [date(2025, 1, 31), date(2024, 11, 30), date(2025, 2, 28), date(2024, 2, 29)])
+def test_delivery_windows_match_the_contracts_rules(session: Session, start: date) -> None:
+    """Month-end terms: which period a delivery falls in is the contracts feature's own rule
+    (``contracts.rules.delivery_schedule``), checked here against the SQL on many delivery dates."""
+    from datetime import timedelta
+
+    from yilian.contracts.config import Frequency, PackageItem
+    from yilian.contracts.rules import delivery_schedule
+
+    w = k.world(session)
+    pkg = k.package(session, [("M", "monthly", ""), ("Q", "quarterly", "")])
+    r = k.resident(session, k.T1)
+    end = date(start.year + 1, start.month, 1) - timedelta(days=1)
+    c = k.contract(session, r, k.team(session, w.w1), start, end, packages=[pkg])
+    days = [start + timedelta(days=n) for n in range(0, 300, 17)] + [date(2025, 2, 28), date(2025, 3, 30)]
+    days = sorted({d for d in days if start <= d <= end and d <= date(2025, 12, 31)})
+    for d in days:
+        k.delivered(session, c, pkg, "M", d)
+    for d in days[::3]:
+        k.delivered(session, c, pkg, "Q", d)
+    today = date(2026, 6, 30)
+    expected_due = expected_done = 0
+    for code, freq, dates in (("M", Frequency.MONTHLY, days), ("Q", Frequency.QUARTERLY, days[::3])):
+        for occ in delivery_schedule(PackageItem(code, code, freq), start, end, dates, today):
+            if date(2025, 1, 1) <= occ.due_on <= date(2025, 12, 31):
+                expected_due += 1
+                expected_done += occ.delivered_on is not None and occ.delivered_on <= date(2025, 12, 31)
+    row = k.row(session, "contract_delivery_rate")
+    assert (row.numerator, row.denominator) == (Decimal(expected_done), Decimal(expected_due))

@@ -66,7 +66,7 @@ def test_drill_refusals(session: Session) -> None:
     ind_year.build(session)
     admin = _principal(session, Role.SYSTEM_ADMIN)
     with pytest.raises(NotFound) as e1:
-        service.drill_down(session, admin, "cmi", "2025", "county", "", "", "numerator", PAGE)
+        service.drill_down(session, admin, "htn_control_rate", "2025", "county", "", "", "numerator", PAGE)
     assert e1.value.code == "drill_source_pending"
     with pytest.raises(ValidationFailed) as e2:
         service.drill_down(session, admin, "up_referrals", "2025", "county", "", "", "denominator",

@@ -76,7 +76,9 @@ def test_cli_compute_every_code_json_csv_table(committed_db: str) -> None:
                                          range(len(catalogue.get(c).groups) + 1)]
     by = {(r["code"], r["group"]): r for r in data}
     assert by[("county_retention_inpatient", "")]["value"] == Decimal("0.7500")
-    assert by[("cmi", "")]["reason"] == "source_pending" and by[("cmi", "")]["numerator"] is None
+    assert by[("htn_control_rate", "")]["reason"] == "source_pending"
+    assert by[("htn_control_rate", "")]["numerator"] is None
+    assert by[("cmi", "")]["reason"] == "not_grouped"
     assert all(r["cut"] == "county" and r["unit"] == "" and r["period"] == "2025" for r in data)
 
     result = runner.invoke(app, ["compute", "--period", "2025", "--cut", "consortium", "--format", "csv",

@@ -48,7 +48,7 @@ def test_scores_and_ranks(session: Session) -> None:
     officer = _ready(session)
     result = scorecards.score(session, officer, "gt-2025", "2025")
     by = {u.unit: u for u in result.units}
-    # cmi has no data (source pending): its 10 is spread over the other 100 (× 1.1).
+    # cmi has no data (the stays are not grouped): its 10 is spread over the other 100 (× 1.1).
     # C1: retention 0.50 (below the floor) 0; primary 0.5000 → (0.50 − 0.30) / 0.35 × 33 = 18.857 → 18.86;
     #     contract rate 0 (no contracts) 0.
     # C2: retention 1.00 → 44; primary 0.3333 → 0.0333 / 0.35 × 33 = 3.1397 → 47.14 in all.
@@ -69,7 +69,7 @@ def test_approval_freezes_scores(session: Session) -> None:
     assert all(r.consortium_id is not None and r.institution_id is None and r.approval_id == approval.id
                for r in rows)
     items = session.scalars(select(ScorecardSnapshotItem).where(ScorecardSnapshotItem.score_id == rows[0].id)).all()
-    assert [(i.indicator_code, i.status, i.reason) for i in items][3] == ("cmi", "no_data", "source_pending")
+    assert [(i.indicator_code, i.status, i.reason) for i in items][3] == ("cmi", "no_data", "not_grouped")
     with pytest.raises(Conflict) as exc:
         scorecards.do_approve(session, officer, "gt-2025", "2025")
     assert exc.value.code == "scorecard_already_approved"

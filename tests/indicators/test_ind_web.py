@@ -61,8 +61,10 @@ def test_county_dashboard_from_snapshots(session: Session, web: TestClient) -> N
     assert "/indicators/drill?code=county_retention_inpatient&amp;period=2025&amp;cut=county" in tile
     assert "口径" in tile and "本县参保居民在县域内医疗机构的住院人次" in tile
     # Pending codes say why.
+    htn = html[html.index('data-testid="tile-htn_control_rate"'):]
+    assert "数据来源功能尚未上线" in htn[:htn.index("</article>")]
     cmi = html[html.index('data-testid="tile-cmi"'):]
-    assert "数据来源功能尚未上线" in cmi[:cmi.index("</article>")]
+    assert "住院病例尚未分组" in cmi[:cmi.index("</article>")]
     data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html,
                                 re.S).group(1))  # type: ignore[union-attr]
     assert data["months"][0] == "2025-01" and len(data["months"]) == 12
@@ -82,6 +84,8 @@ def test_consortium_and_institution_pages(session: Session, web: TestClient) -> 
     assert web.get("/indicators/consortia/C2?period=2025").status_code == 403
     inst = web.get("/indicators/institutions/W1?period=2025")
     assert inst.status_code == 200 and "一镇中心卫生院" in inst.text and "50.00%" in inst.text
+    # A centre's page compares the village clinics it runs.
+    assert 'data-testid="compare-chart"' in inst.text and "一镇甲村卫生室" in inst.text
     assert web.get("/indicators/institutions/Z?period=2025").status_code == 403
 
 

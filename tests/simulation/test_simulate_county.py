@@ -245,9 +245,28 @@ def test_cli_prints_the_summary_as_json_on_stdout(committed_db: str) -> None:
     assert summary["preset"] == "qidong-2016" and summary["year"] == 2016 and summary["residents"] == 600
     assert {t["code"] for t in summary["targets"]} == {"primary_visit_share", "primary_inpatient_share",
                                                         "county_retention_inpatient"}
-    assert [s["stage"] for s in summary["stages"]][:2] == ["structure", "population"]
+    stages = [s["stage"] for s in summary["stages"]]
+    assert stages[0] == "structure" and stages.index("population") < stages.index("care") < stages.index("treated")
 
 
 def test_unknown_preset_is_refused(committed_db: str) -> None:
     result = CliRunner().invoke(app, ["county", "--preset", "nowhere", "--database", committed_db, "--quiet"])
     assert result.exit_code == 2 and "simulate_unknown_preset" in result.output
+
+
+def test_deferred_indexes_are_back_after_the_run(county: tuple[Engine, dict[str, object]], second_db: str) -> None:
+    from sqlalchemy import inspect
+
+    from yilian.simulation.indexes import TABLES
+
+    engine, summary = county
+    stages = [s["stage"] for s in summary["stages"]]  # type: ignore[attr-defined]
+    assert stages.index("indexes_off") < stages.index("population") < stages.index("indexes_on")
+    fresh = make_engine(second_db)
+    try:
+        for table in TABLES:
+            got = {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspect(engine).get_indexes(table)}
+            want = {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspect(fresh).get_indexes(table)}
+            assert got == want and want, table
+    finally:
+        fresh.dispose()

@@ -33,7 +33,11 @@ def _mount() -> None:
     app.command("serve")(handles_errors(serve_cli.serve))
     from yilian.simulation import cli as simulation_cli
 
+    app.add_typer(simulation_cli.app, name="simulate")
     app.add_typer(simulation_cli.demo_app, name="demo")
+    from yilian.indicators import cli as indicators_cli
+
+    app.add_typer(indicators_cli.app, name="indicators")
     from yilian.payment import cli as payment_cli
     from yilian.payment.drg import cli as drg_cli
 

@@ -143,19 +143,28 @@ def _unit_rows(session: Session, access: Access, period: str, cut: Cut, only: li
 
 
 def _compare(session: Session, access: Access, board: Dashboard) -> None:
-    """County: a chart across consortia and a table of institutions; consortium: both across its institutions."""
-    if board.cut not in (Cut.COUNTY, Cut.CONSORTIUM):
-        return
+    """County: a chart across consortia and a table of its hospitals and centres; consortium: both across
+    its hospitals and centres; institution: across the stations and village clinics it runs.  Village
+    clinics and stations (tier 0, hundreds in a county) appear on their centre's page, keeping the county
+    and consortium pages light."""
     label = board.period.label
     if board.cut == Cut.COUNTY:
         chart_rows = _unit_rows(session, access, label, Cut.CONSORTIUM, None)
-        inst_rows = _unit_rows(session, access, label, Cut.INSTITUTION, None)
+        inst_rows = _unit_rows(session, access, label, Cut.INSTITUTION, repository.comparable_institutions(session))
         board.compare_cut = Cut.CONSORTIUM
-    else:
+    elif board.cut == Cut.CONSORTIUM:
         members = unit_network_on(session, board.cut, board.unit, board.period.end)
-        codes = [i.code for i in repository.institutions_by_ids(session, members) if i.in_county]
+        codes = repository.comparable_institutions(session, members)
         chart_rows = inst_rows = _unit_rows(session, access, label, Cut.INSTITUTION, codes)
         board.compare_cut = Cut.INSTITUTION
+    elif board.cut == Cut.INSTITUTION:
+        children = repository.child_institutions(session, board.unit)
+        if not children:
+            return
+        chart_rows = inst_rows = _unit_rows(session, access, label, Cut.INSTITUTION, children)
+        board.compare_cut = Cut.INSTITUTION
+    else:
+        return
     board.compare_units = sorted({(r.unit, r.unit_name) for r in chart_rows})
     values = {(r.code, r.unit): r.value for r in chart_rows}
     board.compare = {c: [values.get((c, u)) for u, _ in board.compare_units] for c in CHART_CODES}

@@ -244,6 +244,7 @@ def compute(session: Session, period: Period, cut: Cut, *, basis: Basis = Basis.
     """Every catalogued code for ``period`` and ``cut``: catalogue order, then unit, then group.
 
     ``as_of`` is the computing moment for outcomes that come later (default: now)."""
+    repository.tune_for_reports(session)
     unit_list = units(session, cut, period)
     ctx = Context(session, period, cut, unit_list, basis, progress, as_of or utcnow(), policy)
     results: Results = {}

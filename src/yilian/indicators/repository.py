@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from yilian.db.models import Consortium, Grid, Institution, Resident
@@ -26,6 +26,13 @@ from yilian.db.models.indicators import (
 )
 from yilian.indicators.catalogue import Cut
 from yilian.indicators.values import IndicatorRow
+
+
+def tune_for_reports(session: Session) -> None:
+    """PostgreSQL: no JIT for the rest of the transaction.  The report queries are wide expressions over
+    a million rows, where JIT compilation costs seconds and saves nothing (measured in bench/)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def unit_sums(session: Session, stmt: Select[Any]) -> dict[str, dict[str, int]]:
@@ -123,6 +130,22 @@ def unit_names(session: Session, cut: Cut, codes: Iterable[str]) -> dict[str, st
         return {}
     model: Any = Institution if cut == Cut.INSTITUTION else Consortium if cut == Cut.CONSORTIUM else Grid
     return {c: n for c, n in session.execute(select(model.code, model.name).where(model.code.in_(code_list)))}
+
+
+def comparable_institutions(session: Session, ids: Iterable[int] | None = None) -> list[str]:
+    """In-county hospitals and centres (tier ≥ 1), optionally among ``ids``: the units pages compare."""
+    stmt = select(Institution.code).where(Institution.in_county.is_(True), Institution.tier >= 1)
+    if ids is not None:
+        stmt = stmt.where(Institution.id.in_(list(ids)))
+    return list(session.scalars(stmt.order_by(Institution.code)))
+
+
+def child_institutions(session: Session, code: str) -> list[str]:
+    """The stations and village clinics an institution runs (``parent_id``)."""
+    parent = select(Institution.id).where(Institution.code == code).scalar_subquery()
+    return list(session.scalars(select(Institution.code).where(Institution.parent_id == parent,
+                                                               Institution.in_county.is_(True))
+                                .order_by(Institution.code)))
 
 
 def institutions_by_ids(session: Session, ids: Iterable[int]) -> list[Institution]:

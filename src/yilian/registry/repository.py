@@ -327,3 +327,11 @@ RESIDENT_ID = Resident.id
 
 def count_residents(session: Session, condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Resident).where(condition)) or 0)
+
+
+def counties_with_institutions(session: Session) -> list[Division]:
+    """County-level divisions that have in-county institutions, e.g. a simulated county."""
+    stmt = (select(Division).where(Division.level == "county", Division.code.in_(
+        select(Institution.division_code).where(Institution.in_county.is_(True))))
+        .order_by(Division.code))
+    return list(session.scalars(stmt))

@@ -205,6 +205,26 @@ def load(session: Session, actor: Principal) -> DemoSummary:
                 division_code=scope if kind == "division" else None,
             )
         users.append((username, display, role.value))
+    for county in repository.counties_with_institutions(session):
+        # A simulated county (``yilian simulate county``) gets its own commission and insurance logins.
+        if county.code == "320681":
+            continue
+        for prefix, display, role in (
+            ("wjw", "卫健委", Role.COMMISSION_OFFICER),
+            ("ybj", "医保局", Role.INSURANCE_OFFICER),
+        ):
+            username = f"{prefix}-{county.code}"
+            if users_repo.user_by_username(session, username) is None:
+                identity.do_create_user(
+                    session,
+                    actor,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    display_name=f"{county.name}{display}",
+                    division_code=county.code,
+                )
+            users.append((username, f"{county.name}{display}", role.value))
     from yilian.referrals import demo as referral_demo
 
     referral_demo.seed(session, actor)

@@ -125,6 +125,9 @@ class DayHook(Protocol):
 
 _STAGES: dict[str, Stage] = {}
 DAY_HOOKS: list[DayHook] = []
+#: Called as ``observer(ctx, stage_name, "start" | "end")`` around each stage (benchmarks use it to
+#: read the database server's CPU per stage).
+STAGE_OBSERVERS: list[Callable[[SimContext, str, str], None]] = []
 
 
 def register_stage(stage: Stage) -> Stage:
@@ -148,7 +151,8 @@ def discover_feature_stages() -> None:
                 continue
             raise
         for s in getattr(module, "STAGES", ()):
-            register_stage(Stage(s.name, s.label_zh, s.order, _adapt(s.run)))
+            if s.name not in _STAGES:  # discovery runs on every ``stages()`` call
+                register_stage(Stage(s.name, s.label_zh, s.order, _adapt(s.run)))
 
 
 def _adapt(fn: Callable[..., Any]) -> StageRun:
@@ -184,8 +188,12 @@ def run_stages(ctx: SimContext, progress: Progress | None) -> None:
     for stage in stages():
         task = progress.add_task(stage.label_zh, total=None) if progress is not None else None
         before = sum(ctx.counts.values())
+        for observe in STAGE_OBSERVERS:
+            observe(ctx, stage.name, "start")
         started, cpu = time.perf_counter(), cpu_seconds()
         stage.run(ctx, Tracker(progress, task))
+        for observe in STAGE_OBSERVERS:
+            observe(ctx, stage.name, "end")
         ctx.stats.append(StageStats(stage.name, time.perf_counter() - started,
                                     sum(ctx.counts.values()) - before, peak_rss_mib(), cpu_seconds() - cpu))
         if progress is not None and task is not None:

@@ -23,7 +23,7 @@ from yilian.db import migrate
 from yilian.db.bulk import is_postgres, sync_sequence
 from yilian.db.models import CareRelationship, Encounter, Institution, Resident, SimulationRun
 from yilian.identity.principal import Principal, system_principal
-from yilian.simulation import care, population, structure  # noqa: F401 - registers the built-in stages
+from yilian.simulation import care, indexes, population, structure  # noqa: F401 - registers the built-in stages
 from yilian.simulation.codes import code_source, resolve_rules
 from yilian.simulation.measure import measure
 from yilian.simulation.pipeline import SimContext, Stage, Tracker, register_stage, run_stages

@@ -27,6 +27,8 @@ def _routers() -> list[object]:
     from yilian.contracts import views as contracts_views
     from yilian.identity import api as identity_api
     from yilian.identity import views as identity_views
+    from yilian.indicators import api as indicators_api
+    from yilian.indicators import views as indicators_views
     from yilian.payment import api as payment_api
     from yilian.payment import views as payment_views
     from yilian.referrals import api as referrals_api
@@ -47,6 +49,7 @@ def _routers() -> list[object]:
         scheduling_api.router, scheduling_views.router,
         referrals_api.router, referrals_views.router,
         payment_api.router, payment_views.router,
+        indicators_api.router, indicators_views.router,
     ]
 
 

@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from calendar import monthrange
+from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -29,10 +30,10 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.selectable import CTE
 
 from yilian.contracts.rules import add_years
 from yilian.db.models import (
@@ -44,7 +45,7 @@ from yilian.db.models import (
     ServicePackageItem,
 )
 from yilian.indicators.queries.records import RecordCode, Request, Tally
-from yilian.indicators.queries.sql import add_days, add_months
+from yilian.indicators.queries.sql import add_days
 from yilian.indicators.queries.units import county_codes, with_home_unit, with_unit
 from yilian.residents.rules import CHILD_MAX_AGE, ELDERLY_AGE, RECORDED
 
@@ -67,17 +68,22 @@ def _birthday_threshold(on: date, years: int) -> date:
     return add_years(on, -years)
 
 
+def _recorded(on: date) -> Subquery:
+    """Per resident, 0/1 for each recorded key population held on ``on``."""
+    kp = KeyPopulation
+    return (
+        select(kp.resident_id.label("resident_id"),
+               *[func.max(case((kp.code == g, 1), else_=0)).label(g) for g in RECORDED_GROUPS])
+        .where(kp.since <= on, or_(kp.until.is_(None), kp.until >= on))
+        .group_by(kp.resident_id).subquery("recorded")
+    )
+
+
 def coverage(req: Request) -> Subquery:
     end = req.end
     r = Resident
     active = select(Contract.resident_id.label("resident_id")).where(in_force(end)).distinct().subquery("active")
-    kp = KeyPopulation
-    recorded = (
-        select(kp.resident_id.label("resident_id"),
-               *[func.max(case((kp.code == g, 1), else_=0)).label(g) for g in RECORDED_GROUPS])
-        .where(kp.since <= end, or_(kp.until.is_(None), kp.until >= end))
-        .group_by(kp.resident_id).subquery("recorded")
-    )
+    recorded = _recorded(end)
     elderly = case((r.birth_date <= _birthday_threshold(end, ELDERLY_AGE), 1), else_=0)
     child = case((r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1), 1), else_=0)
     flags: dict[str, Any] = {"elderly_65": elderly, "child_0_6": child}
@@ -122,71 +128,129 @@ def _month_index(day: Any) -> Any:
     return cast(extract("year", day), Integer) * 12 + cast(extract("month", day), Integer)
 
 
+def _day(day: Any) -> Any:
+    return cast(extract("day", day), Integer)
+
+
+def _days_in_month(month_index: Any) -> Any:
+    """Days in the month ``year × 12 + month`` (integer arithmetic, the same on every database)."""
+    year = (month_index - 1) // 12
+    month = month_index - year * 12
+    leap = or_(and_(year % 4 == 0, year % 100 != 0), year % 400 == 0)
+    return case((month == 2, case((leap, 29), else_=28)), (month.in_((4, 6, 9, 11)), 30), else_=31)
+
+
+def _elapsed(s_index: Any, s_day: Any, d_index: Any, d_day: Any, d_dim: Any) -> Any:
+    """Whole months from a term's start to a day: the largest n with ``add_months(start, n) ≤ day`` (−1 or
+    less before the start), as ``contracts.rules.add_months`` clamps month ends.  Arguments are the two
+    dates' month indices and days (and the day's month length), computed once per row."""
+    anchor = case((s_day < d_dim, s_day), else_=d_dim)
+    return d_index - s_index - case((d_day < anchor, 1), else_=0)
+
+
+def _elapsed_to(s_index: Any, s_day: Any, day: date) -> Any:
+    """``_elapsed`` to a fixed date (its parts computed here, not per row)."""
+    index = day.year * 12 + day.month
+    return _elapsed(s_index, s_day, literal(index), literal(day.day), literal(monthrange(day.year, day.month)[1]))
+
+
 def _owed(req: Request) -> Subquery:
     """(contract, item) pairs owed: items of the contract's packages (an item in two packages once),
-    restricted to the resident's key populations on the period end when the item names any."""
-    c, cp, item = Contract, ContractPackage, ServicePackageItem
+    restricted to the resident's key populations on the period end when the item names any; with the
+    term's first and last day (the day before ``stop_on``), their month indices and days, and the item's
+    months (0 = once a term)."""
+    c, cp, item, r = Contract, ContractPackage, ServicePackageItem, Resident
     end = req.end
-    kp = KeyPopulation
-    recorded_match = exists().where(
-        kp.resident_id == c.resident_id, kp.since <= end, or_(kp.until.is_(None), kp.until >= end),
-        (literal(",") + item.populations + literal(",")).like(literal("%,") + kp.code + literal(",%")))
-    r = Resident
-    elderly = and_(item.populations.like("%elderly_65%"), r.birth_date <= _birthday_threshold(end, ELDERLY_AGE))
-    child = and_(item.populations.like("%child_0_6%"),
-                 r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1), r.birth_date <= end)
+    recorded = _recorded(end)
+    flags: dict[str, Any] = {g: func.coalesce(recorded.c[g], 0) for g in RECORDED_GROUPS}
+    flags["elderly_65"] = case((r.birth_date <= _birthday_threshold(end, ELDERLY_AGE), 1), else_=0)
+    flags["child_0_6"] = case((r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1), 1), else_=0)
+    padded = literal(",") + item.populations + literal(",")
+    owed = or_(item.populations == "", *[and_(f == 1, padded.like(f"%,{g},%")) for g, f in flags.items()])
     months = case(*[(item.frequency == f, m) for f, m in FREQUENCY_MONTHS.items()], else_=0)
-    last = case((c.stop_on.is_(None), c.end_on), else_=add_days(c.stop_on, literal(-1)))
-    m = func.min(months)
-    elapsed_at_start = _month_index(literal(req.start)) - _month_index(c.start_on)
-    elapsed_at_end = _month_index(literal(req.end)) - _month_index(c.start_on)
-    k_lo = case((m == 0, 1), (elapsed_at_start // m < 1, 1), else_=elapsed_at_start // m)
-    k_hi = case((m == 0, 1), else_=elapsed_at_end // m + 2)
-    return (
+    pairs = (
         select(c.id.label("contract_id"), c.resident_id.label("resident_id"), c.institution_id.label("institution_id"),
-               c.start_on.label("start_on"), last.label("last_day"), item.code.label("item_code"),
-               m.label("months"), k_lo.label("k_lo"), k_hi.label("k_hi"))
+               c.start_on.label("start_on"), c.end_on.label("end_on"), c.stop_on.label("stop_on"),
+               item.code.label("item_code"), func.min(months).label("months"))
         .select_from(c)
         .join(cp, cp.contract_id == c.id)
         .join(item, item.package_id == cp.package_id)
         .join(r, r.id == c.resident_id)
-        .where(c.start_on <= req.end, or_(c.stop_on.is_(None), c.stop_on > req.start),
-               or_(item.populations == "", recorded_match, elderly, child))
+        .outerjoin(recorded, recorded.c.resident_id == c.resident_id)
+        .where(c.start_on <= req.end, or_(c.stop_on.is_(None), c.stop_on > req.start), owed)
         .group_by(c.id, c.resident_id, c.institution_id, c.start_on, c.stop_on, c.end_on, item.code)
-        .subquery("owed")
+        .subquery("pairs")
     )
+    last = case((pairs.c.stop_on.is_(None), pairs.c.end_on), else_=add_days(pairs.c.stop_on, literal(-1)))
+    return (select(pairs, last.label("last_day"), _month_index(pairs.c.start_on).label("s_index"),
+                   _day(pairs.c.start_on).label("s_day"), _month_index(last).label("l_index"),
+                   _day(last).label("l_day")).offset(0).subquery("owed"))
+
+
+# The ``.offset(0)`` below keep each stage a separate step: without them the database inlines the stages
+# into one expression per row whose size multiplies with every stage (seconds per million rows).
+
+
+def _schedule(req: Request) -> CTE:
+    """Per owed item, which of its periods are due in the report period — by arithmetic, no row per period.
+
+    Periods run from the term's first day (``contracts.rules.occurrences``): period k is
+    ``[add_months(start, m(k−1)), add_months(start, mk) − 1]``, the last one (``last_k``, the period holding
+    the term's last day) cut at that day.  A period k < last_k is due in the report period when
+    ``elapsed(start, report start) < mk ≤ elapsed(start, report end + 1)``; the last one when the term's last
+    day falls in it.  A once-a-term item has one period, due on the term's last day."""
+    o = _owed(req)
+    m = case((o.c.months == 0, 1), else_=o.c.months)
+    first_k = _elapsed_to(o.c.s_index, o.c.s_day, req.start) // m + 1
+    to_k = _elapsed_to(o.c.s_index, o.c.s_day, req.end + timedelta(days=1)) // m
+    last_k = case((o.c.months == 0, 1),
+                  else_=_elapsed(o.c.s_index, o.c.s_day, o.c.l_index, o.c.l_day, _days_in_month(o.c.l_index)) // m + 1)
+    lo = case((first_k < 1, 1), else_=first_k)
+    hi = case((o.c.months == 0, 0), (to_k < last_k - 1, to_k), else_=last_k - 1)
+    last_due = case((and_(o.c.last_day >= o.c.start_on, o.c.last_day >= req.start, o.c.last_day <= req.end), 1),
+                    else_=0)
+    staged = select(o, lo.label("first_k"), hi.label("regular_to"), last_k.label("last_k"),
+                    last_due.label("last_due")).offset(0).subquery("staged")
+    due_n = case((staged.c.regular_to >= staged.c.first_k, staged.c.regular_to - staged.c.first_k + 1), else_=0)
+    return select(staged, (due_n + staged.c.last_due).label("due_n")).cte("schedule")
 
 
 def delivery(req: Request) -> Subquery:
-    owed = _owed(req)
-    # Only the periods of the term that can end inside the report period: from k_lo (the months elapsed
-    # at the report's start ÷ the item's months) for at most 15 periods (a year of monthly items and a
-    # margin), never every period of a long term.
-    offsets = select(literal_column("0", Integer).label("j")).cte("offsets", recursive=True)
-    offsets = offsets.union_all(select(offsets.c.j + 1).where(offsets.c.j < 15))
-    k = owed.c.k_lo + offsets.c.j
-    periodic = (
-        select(owed, add_months(owed.c.start_on, owed.c.months * (k - 1)).label("window_start"),
-               add_days(add_months(owed.c.start_on, owed.c.months * k), literal(-1)).label("period_end"))
-        .select_from(owed).join(offsets, offsets.c.j <= owed.c.k_hi - owed.c.k_lo)
-        .where(owed.c.months > 0)
-    )
-    once = select(owed, owed.c.start_on.label("window_start"), owed.c.last_day.label("period_end")).where(
-        owed.c.months == 0)
-    occ = union_all(periodic, once).subquery("occ")
-    due_on = case((occ.c.period_end > occ.c.last_day, occ.c.last_day), else_=occ.c.period_end)
+    """One record per owed item with periods due in the report period: how many are due (``due_n``) and
+    how many of those have a delivery recorded inside the period by the report's end (``done_n``)."""
+    sch = _schedule(req)
     d = ContractDelivery
-    delivered = exists().where(d.contract_id == occ.c.contract_id, d.item_code == occ.c.item_code,
-                               d.delivered_on >= occ.c.window_start, d.delivered_on <= due_on,
-                               d.delivered_on <= req.end)
-    stmt = (
-        select(literal_column("'occurrence'", String).label("record_kind"), occ.c.contract_id.label("record_id"),
-               occ.c.resident_id.label("resident_id"), due_on.label("day"),
-               occ.c.institution_id.label("institution_id"), occ.c.item_code.label("item_code"),
-               case((delivered, 1), else_=0).label("delivered"))
-        .where(occ.c.window_start <= occ.c.last_day, due_on >= req.start, due_on <= req.end)
+    dated = (
+        select(sch.c.contract_id, sch.c.item_code, sch.c.months, sch.c.s_index, sch.c.s_day, sch.c.first_k,
+               sch.c.regular_to, sch.c.last_k, sch.c.last_due, _month_index(d.delivered_on).label("d_index"),
+               _day(d.delivered_on).label("d_day"))
+        .join(d, and_(d.contract_id == sch.c.contract_id, d.item_code == sch.c.item_code))
+        .where(d.delivered_on >= sch.c.start_on, d.delivered_on <= sch.c.last_day, d.delivered_on <= req.end)
+        .offset(0)
+        .subquery("dated")
     )
-    return with_unit(stmt, req.cut, occ.c.institution_id, due_on).subquery("delivery")
+    elapsed = _elapsed(dated.c.s_index, dated.c.s_day, dated.c.d_index, dated.c.d_day, _days_in_month(dated.c.d_index))
+    k = case((dated.c.months == 0, 1), else_=elapsed // dated.c.months + 1)
+    due_k = or_(and_(k >= dated.c.first_k, k <= dated.c.regular_to), and_(k == dated.c.last_k, dated.c.last_due == 1))
+    done = (
+        select(dated.c.contract_id, dated.c.item_code, func.count(func.distinct(k)).label("done_n"))
+        .where(due_k)
+        .group_by(dated.c.contract_id, dated.c.item_code)
+        .subquery("done")
+    )
+    done_n = func.coalesce(done.c.done_n, 0)
+    day = case((sch.c.last_day < req.end, sch.c.last_day), else_=literal(req.end))
+    stmt = (
+        select(literal_column("'contract_item'", String).label("record_kind"), sch.c.contract_id.label("record_id"),
+               sch.c.resident_id.label("resident_id"), day.label("day"),
+               sch.c.institution_id.label("institution_id"), sch.c.item_code.label("item_code"),
+               sch.c.due_n, done_n.label("done_n"), case((done_n > 0, 1), else_=0).label("has_done"))
+        .select_from(sch)
+        .outerjoin(done, and_(done.c.contract_id == sch.c.contract_id, done.c.item_code == sch.c.item_code))
+        .where(sch.c.due_n > 0)
+    )
+    # A contract's items belong to the team institution's units on the last due day inside the period.
+    return with_unit(stmt, req.cut, sch.c.institution_id, day).subquery("delivery")
 
 
 BUILDERS: Final = {"coverage": coverage, "renewal": renewal, "delivery": delivery}
@@ -196,5 +260,5 @@ CODES: Final[tuple[RecordCode, ...]] = (
     *(RecordCode("contract_rate_key", "coverage", Tally(f"{g}_c"), Tally(g), group=g) for g in KEY_GROUPS),
     RecordCode("contract_rate_key", "coverage", Tally("any_key_c"), Tally("any_key")),
     RecordCode("contract_renewal_rate", "renewal", Tally("renewed"), Tally()),
-    RecordCode("contract_delivery_rate", "delivery", Tally("delivered"), Tally()),
+    RecordCode("contract_delivery_rate", "delivery", Tally("has_done", weight="done_n"), Tally(weight="due_n")),
 )

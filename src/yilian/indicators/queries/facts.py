@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
-    and_,
     case,
     delete,
     exists,
@@ -122,8 +121,3 @@ def fingerprint_selects(start: date, end: date) -> list[Select[Any]]:
                .where(s.settled_on >= start, s.settled_on <= end)
                .group_by(month_key(s.settled_on)))
     return [visits, stays, settled]
-
-
-def in_range(col: Any, start: date, end: date) -> ColumnElement[bool]:
-    cond: ColumnElement[bool] = and_(col >= start, col <= end)
-    return cond

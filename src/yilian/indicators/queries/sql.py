@@ -154,3 +154,24 @@ def _add_months_sqlite(element: add_months, compiler: SQLCompiler, **kw: Any) ->
     last = f"date({first}, '+1 month', '-1 day')"
     wanted = f"date({first}, '+' || (CAST(strftime('%d', {day}) AS INTEGER) - 1) || ' days')"
     return f"(CASE WHEN {wanted} > {last} THEN {last} ELSE {wanted} END)"
+
+
+class month_days(FunctionElement[int]):
+    """The number of days in a date's month."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_days)
+def _month_days_default(element: month_days, compiler: SQLCompiler, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return (f"CAST(EXTRACT(DAY FROM (date_trunc('month', {compiler.process(day, **kw)})"
+            " + interval '1 month' - interval '1 day')) AS INTEGER)")
+
+
+@compiles(month_days, "sqlite")
+def _month_days_sqlite(element: month_days, compiler: SQLCompiler, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    inner = f"date({compiler.process(day, **kw)}, 'start of month', '+1 month', '-1 day')"
+    return f"CAST(strftime('%d', {inner}) AS INTEGER)"

@@ -19,16 +19,13 @@ from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Select,
     String,
     and_,
     case,
-    cast,
     distinct,
     func,
     literal_column,
-    null,
     or_,
     select,
 )
@@ -162,12 +159,6 @@ def lead_map(cut: Cut) -> UnitMap:
             .where(m.role == "lead")
         )
     return UnitMap(rows.subquery("lead_map"), dated=True)
-
-
-def always(rows: Select[Any]) -> UnitMap:
-    """A map without dates (helper for callers that add their own rows)."""
-    return UnitMap(rows.add_columns(cast(null(), Date).label("valid_from"),
-                                    cast(null(), Date).label("valid_to")).subquery("unit_map"), dated=False)
 
 
 def units(session: Session, cut: Cut, period: Period) -> list[Unit]:
