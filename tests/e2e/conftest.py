@@ -32,7 +32,7 @@ def live_server(committed_db: str) -> Iterator[str]:
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):  # up to ~10 s for start-up
+        for _ in range(600):  # up to ~60 s for start-up on a loaded 2-core machine
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
@@ -52,7 +52,9 @@ def live_server(committed_db: str) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Function scope on purpose: a session-wide sync Playwright keeps its event loop alive and any
+# other test that starts Playwright later in the run would fail ("Sync API inside the asyncio loop").
+@pytest.fixture()
 def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (Debian package chromium)")

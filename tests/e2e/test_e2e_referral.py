@@ -54,7 +54,7 @@ def referral_server(committed_db: str) -> Iterator[tuple[str, int]]:
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(600):  # up to ~60 s on a loaded machine
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
