@@ -43,7 +43,9 @@ demo: venv assets
 	mkdir -p var
 	@if [ ! -f $(DEMO_DB) ]; then \
 	  $(DEMO_ENV) .venv/bin/yilian db upgrade && \
-	  $(DEMO_ENV) .venv/bin/yilian simulate county --preset target-2025 --residents $(DEMO_RESIDENTS) --year 2025 >/dev/null; \
+	  $(DEMO_ENV) .venv/bin/yilian simulate county --preset target-2025 --residents $(DEMO_RESIDENTS) --year 2025 >/dev/null && \
+	  $(DEMO_ENV) .venv/bin/yilian settle group --year 2025 >/dev/null && \
+	  $(DEMO_ENV) .venv/bin/yilian indicators snapshot --period 2025 --no-months >/dev/null; \
 	fi
 	$(DEMO_ENV) .venv/bin/yilian db upgrade
 	$(DEMO_ENV) .venv/bin/yilian demo load

@@ -33,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
-from sqlalchemy.sql.selectable import CTE
 
 from yilian.contracts.rules import add_years
 from yilian.db.models import (
@@ -191,7 +190,7 @@ def _owed(req: Request) -> Subquery:
 # into one expression per row whose size multiplies with every stage (seconds per million rows).
 
 
-def _schedule(req: Request) -> CTE:
+def _schedule(req: Request) -> Subquery:
     """Per owed item, which of its periods are due in the report period — by arithmetic, no row per period.
 
     Periods run from the term's first day (``contracts.rules.occurrences``): period k is
@@ -212,32 +211,55 @@ def _schedule(req: Request) -> CTE:
     staged = select(o, lo.label("first_k"), hi.label("regular_to"), last_k.label("last_k"),
                     last_due.label("last_due")).offset(0).subquery("staged")
     due_n = case((staged.c.regular_to >= staged.c.first_k, staged.c.regular_to - staged.c.first_k + 1), else_=0)
-    return select(staged, (due_n + staged.c.last_due).label("due_n")).cte("schedule")
+    return select(staged, (due_n + staged.c.last_due).label("due_n")).offset(0).subquery("schedule")
+
+
+def _done(req: Request) -> Subquery:
+    """(contract, item code, done_n): how many periods due in the report period hold a delivery recorded
+    inside them by the report's end.  Straight from the delivery records (joined to their contract and
+    package item), so the owed items need not be read twice; a delivery falls in period
+    ``elapsed(start, day) // months + 1``."""
+    c, d, item = Contract, ContractDelivery, ServicePackageItem
+    last = case((c.stop_on.is_(None), c.end_on), else_=add_days(c.stop_on, literal(-1)))
+    months = case(*[(item.frequency == f, m) for f, m in FREQUENCY_MONTHS.items()], else_=0)
+    dated = (
+        select(d.contract_id, d.item_code, months.label("months"), _month_index(c.start_on).label("s_index"),
+               _day(c.start_on).label("s_day"), _month_index(last).label("l_index"), _day(last).label("l_day"),
+               _month_index(d.delivered_on).label("d_index"), _day(d.delivered_on).label("d_day"),
+               case((and_(last >= req.start, last <= req.end), 1), else_=0).label("last_due"))
+        .select_from(d)
+        .join(c, c.id == d.contract_id)
+        .join(item, item.id == d.package_item_id)
+        .where(d.delivered_on >= c.start_on, d.delivered_on <= last, d.delivered_on <= req.end,
+               d.delivered_on >= add_days(literal(req.start), literal(-366)),
+               c.start_on <= req.end, or_(c.stop_on.is_(None), c.stop_on > req.start))
+        .offset(0)
+        .subquery("dated")
+    )
+    m = case((dated.c.months == 0, 1), else_=dated.c.months)
+    last_k = _elapsed(dated.c.s_index, dated.c.s_day, dated.c.l_index, dated.c.l_day,
+                      _days_in_month(dated.c.l_index)) // m + 1
+    k = _elapsed(dated.c.s_index, dated.c.s_day, dated.c.d_index, dated.c.d_day,
+                 _days_in_month(dated.c.d_index)) // m + 1
+    first_k = _elapsed_to(dated.c.s_index, dated.c.s_day, req.start) // m + 1
+    to_k = _elapsed_to(dated.c.s_index, dated.c.s_day, req.end + timedelta(days=1)) // m
+    staged = select(dated, case((dated.c.months == 0, 1), else_=k).label("k"),
+                    case((dated.c.months == 0, 1), else_=last_k).label("last_k"), first_k.label("first_k"),
+                    to_k.label("to_k")).offset(0).subquery("staged_done")
+    regular = and_(staged.c.months > 0, staged.c.k >= staged.c.first_k, staged.c.k <= staged.c.to_k,
+                   staged.c.k < staged.c.last_k)
+    due_k = or_(regular, and_(staged.c.k == staged.c.last_k, staged.c.last_due == 1))
+    return (select(staged.c.contract_id, staged.c.item_code, func.count(func.distinct(staged.c.k)).label("done_n"))
+            .where(due_k)
+            .group_by(staged.c.contract_id, staged.c.item_code)
+            .subquery("done"))
 
 
 def delivery(req: Request) -> Subquery:
     """One record per owed item with periods due in the report period: how many are due (``due_n``) and
     how many of those have a delivery recorded inside the period by the report's end (``done_n``)."""
     sch = _schedule(req)
-    d = ContractDelivery
-    dated = (
-        select(sch.c.contract_id, sch.c.item_code, sch.c.months, sch.c.s_index, sch.c.s_day, sch.c.first_k,
-               sch.c.regular_to, sch.c.last_k, sch.c.last_due, _month_index(d.delivered_on).label("d_index"),
-               _day(d.delivered_on).label("d_day"))
-        .join(d, and_(d.contract_id == sch.c.contract_id, d.item_code == sch.c.item_code))
-        .where(d.delivered_on >= sch.c.start_on, d.delivered_on <= sch.c.last_day, d.delivered_on <= req.end)
-        .offset(0)
-        .subquery("dated")
-    )
-    elapsed = _elapsed(dated.c.s_index, dated.c.s_day, dated.c.d_index, dated.c.d_day, _days_in_month(dated.c.d_index))
-    k = case((dated.c.months == 0, 1), else_=elapsed // dated.c.months + 1)
-    due_k = or_(and_(k >= dated.c.first_k, k <= dated.c.regular_to), and_(k == dated.c.last_k, dated.c.last_due == 1))
-    done = (
-        select(dated.c.contract_id, dated.c.item_code, func.count(func.distinct(k)).label("done_n"))
-        .where(due_k)
-        .group_by(dated.c.contract_id, dated.c.item_code)
-        .subquery("done")
-    )
+    done = _done(req)
     done_n = func.coalesce(done.c.done_n, 0)
     day = case((sch.c.last_day < req.end, sch.c.last_day), else_=literal(req.end))
     stmt = (
