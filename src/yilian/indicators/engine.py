@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import FromClause
 from sqlalchemy.orm import Session
@@ -130,9 +130,12 @@ class RecordsProvider:
     """Codes computed from per-record subqueries (contracts, referrals, scheduling)."""
 
     def __init__(self, label: str, builders: Mapping[str, records.Builder],
-                 codes: Sequence[records.RecordCode]) -> None:
+                 codes: Sequence[records.RecordCode],
+                 measures: Mapping[str, Callable[[records.Request, Sequence[records.RecordCode]], Any]] | None = None
+                 ) -> None:
         self.label = label
         self.builders = builders
+        self.measures = measures or {}
         self.defs = tuple(codes)
         self.codes = frozenset(c.code for c in codes)
 
@@ -144,8 +147,11 @@ class RecordsProvider:
         for c in self.defs:
             by_source.setdefault(c.source, []).append(c)
         for source, group in by_source.items():
-            rec = self.builders[source](req)
-            sums = repository.unit_sums(ctx.session, records.measures_select(rec, group))
+            if source in self.measures and ctx.basis == Basis.AGGREGATE:
+                stmt = self.measures[source](req, group)
+            else:
+                stmt = records.measures_select(self.builders[source](req), group)
+            sums = repository.unit_sums(ctx.session, stmt)
             for u in ctx.units:
                 vals = sums.get(u.code, {})
                 for i, c in enumerate(group):
@@ -223,7 +229,7 @@ def providers() -> list[Provider]:
     """The providers of the features that have landed (the others' codes are ``source_pending``)."""
     return [
         CareProvider(),
-        RecordsProvider("计算家庭医生签约指标", contracts.BUILDERS, contracts.CODES),
+        RecordsProvider("计算家庭医生签约指标", contracts.BUILDERS, contracts.CODES, contracts.MEASURES),
         RecordsProvider("计算双向转诊指标", referrals.BUILDERS, referrals.CODES),
         RecordsProvider("计算号源指标", scheduling.BUILDERS, scheduling.CODES),
         AppointmentProvider(),
