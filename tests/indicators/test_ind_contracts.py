@@ -180,3 +180,28 @@ def test_grouped_delivery_path_equals_the_records(session: Session, cut: Cut) ->
         slow = k.rows(session, period, cut, basis=engine.Basis.FACTS)
         keys = [key for key in fast if key[0] == "contract_delivery_rate"]
         assert keys and all(fast[key] == slow[key] for key in keys), period
+
+
+def test_grouped_delivery_path_with_several_packages(session: Session) -> None:
+    """Contracts with two packages sharing an item code (owed once) and contracts grouped by term and key
+    populations: the grouped path equals the records, and the count is the one worked out by hand."""
+    w = k.world(session)
+    t = k.team(session, w.w1)
+    basic = k.package(session, [("FU", "quarterly", ""), ("HT", "quarterly", "hypertension")])
+    extra = k.package(session, [("FU", "quarterly", ""), ("EX", "annual", "elderly_65")])
+    old = k.resident(session, k.T1, born=date(1950, 1, 1))
+    k.key_population(session, old, "hypertension")
+    young = k.resident(session, k.T1, born=date(1990, 1, 1))
+    twin = k.resident(session, k.T1, born=date(1991, 1, 1))
+    c_old = k.contract(session, old, t, date(2025, 1, 1), date(2025, 12, 31), packages=[basic, extra])
+    k.contract(session, young, t, date(2025, 1, 1), date(2025, 12, 31), packages=[basic])
+    k.contract(session, twin, t, date(2025, 1, 1), date(2025, 12, 31), packages=[basic])
+    k.delivered(session, c_old, basic, "FU", date(2025, 2, 1))
+    k.delivered(session, c_old, extra, "EX", date(2025, 7, 1))
+    # Due in 2025: old FU 4 (once, though in both packages) + HT 4 + EX 1 = 9; young and twin FU 4 each.
+    fast = k.rows(session, "2025", Cut.COUNTY)
+    slow = k.rows(session, "2025", Cut.COUNTY, basis=engine.Basis.FACTS)
+    keys = [key for key in fast if key[0] == "contract_delivery_rate"]
+    assert keys and all(fast[key] == slow[key] for key in keys)
+    (row,) = [fast[key] for key in keys]
+    assert (row.numerator, row.denominator) == (Decimal(2), Decimal(17))

@@ -151,3 +151,16 @@ def test_duplicates_page_marks_a_pair(client: TestClient, session: Session) -> N
     assert session.scalar(decision) == "same"
     assert session.get(Resident, a.id) is not None and session.get(Resident, c.id) is not None
     assert "何平" in client.get("/residents/duplicates", params={"view": "same"}).text
+
+
+def test_a_deceased_resident_shows_as_such(client: TestClient, session: Session) -> None:
+    w = world(session)
+    r, _ = register(session, w.clin_a, id_number=number(date(1950, 1, 1)), name="冯伟",
+                    address_division_code=TOWNSHIP)
+    page_login(client, w.clin_a_user.username, b.PASSWORD)
+    assert "已故" not in client.get(f"/residents/{r.id}").text
+    r.deceased_on = date(2020, 1, 1)
+    session.flush()
+    page = client.get(f"/residents/{r.id}").text
+    assert 'data-testid="deceased-on">2020-01-01（已故）' in page and "70岁" in page  # age at death
+    assert 'data-testid="deceased"' in client.get("/residents", params={"q": "冯伟"}).text

@@ -40,7 +40,8 @@ def _contract_rates(engine: Engine, year: int) -> tuple[float, float]:
     [(n, n_c, k, k_c)] = rows(engine, f"select count(*), sum(case when {contracted} then 1 else 0 end), "
                                       f"sum(case when {KEY} then 1 else 0 end), "
                                       f"sum(case when {KEY} and {contracted} then 1 else 0 end) "
-                                      "from resident r where r.birth_date <= :end", **p)
+                                      "from resident r where r.birth_date <= :end "
+                                      "and (r.deceased_on is null or r.deceased_on > :end)", **p)
     return n_c / n, k_c / k
 
 
@@ -57,7 +58,11 @@ def _check_contracts(county: tuple[str, int, Engine]) -> None:
     assert not rows(engine, "select resident_id from contract where status = 'active' group by resident_id "
                             "having count(*) > 1")
     statuses = dict(rows(engine, "select status, count(*) from contract group by status"))
-    assert set(statuses) <= {"active", "renewed", "expired"}
+    assert set(statuses) <= {"active", "renewed", "expired", "terminated"}
+    # Terminated only by the resident's death (lifecycle stage), on the day of death.
+    assert scalar(engine, "select count(*) from contract c join resident r on r.id = c.resident_id "
+                          "where c.status = 'terminated' and (c.termination_reason <> 'deceased' "
+                          "or r.deceased_on is null or c.stop_on <> r.deceased_on)") == 0
     assert 0.70 <= statuses["renewed"] / (statuses["renewed"] + statuses["expired"]) <= 0.90
     # Valid rows: the team's institution, a basic package, versions, renewals chained to their predecessor.
     assert scalar(engine, "select count(*) from contract c join family_doctor_team t on t.id = c.team_id "
@@ -67,7 +72,8 @@ def _check_contracts(county: tuple[str, int, Engine]) -> None:
                           "where cp.contract_id = c.id and p.kind = 'basic')") == 0
     assert scalar(engine, "select count(*) from contract c join contract p on p.id = c.predecessor_id "
                           "where p.status <> 'renewed' or p.stop_on <> c.start_on or p.resident_id <> c.resident_id "
-                          "or c.version <> 1 or p.version <> 2") == 0
+                          "or c.version <> (case when c.status = 'terminated' then 2 else 1 end) "
+                          "or p.version <> 2") == 0
     assert scalar(engine, "select count(*) from family_doctor_team t where not exists (select 1 from "
                           "family_doctor_team_member m where m.team_id = t.id and m.role = 'gp_lead')") == 0
     # A running ``contracted`` relationship per contracted resident, none for the others.

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from dbkit import ThrowawayDatabase
-from yilian.core.errors import ConfigurationError, Conflict, ValidationFailed
+from yilian.core.errors import ConfigurationError, Conflict
 from yilian.db.session import make_engine
 from yilian.residents.crypto import cipher
 from yilian.residents.idcard import mask_id_number, parse_id_number
@@ -227,14 +227,6 @@ def test_an_unmigrated_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as exc:
         generate(f"sqlite:///{tmp_path / 'empty.db'}", "target-2025", 300)
     assert exc.value.code == "simulate_db_not_migrated" and "yilian db upgrade" in exc.value.message
-
-
-def test_append_is_refused_for_now(committed_db: str) -> None:
-    with pytest.raises(ValidationFailed) as exc:
-        generate(committed_db, "target-2025", 300, append=True)
-    assert exc.value.code == "simulate_append_unsupported" and "尚未支持" in exc.value.message
-    result = CliRunner().invoke(app, ["county", "--append", "--database", committed_db, "--quiet"])
-    assert result.exit_code == 2 and "尚未支持" in result.output
 
 
 def test_cli_prints_the_summary_as_json_on_stdout(committed_db: str) -> None:

@@ -37,10 +37,18 @@ from yilian.contracts.packages import ensure_basic_package
 from yilian.contracts.rules import add_months, add_years
 from yilian.contracts.schemas import TeamIn, TeamMemberIn
 from yilian.contracts.service import policy_for
+from yilian.contracts.states import TerminationReason
 from yilian.contracts.teams import do_create_team
 from yilian.core.clock import SHANGHAI
-from yilian.db.bulk import copy_rows, is_postgres, reserve_ids, sync_sequence
-from yilian.db.models import CareRelationship, Contract, ContractDelivery, ContractPackage, ServicePackageItem
+from yilian.db.bulk import copy_rows, is_postgres, reserve_ids, sync_sequence, update_rows
+from yilian.db.models import (
+    CareRelationship,
+    Contract,
+    ContractDelivery,
+    ContractPackage,
+    Resident,
+    ServicePackageItem,
+)
 
 BLOCK: Final = 1000  # residents per stream (as ``simulation.rng.BLOCK``): part of the data's identity
 WRITE_BLOCKS: Final = 20  # blocks per write batch: memory against round trips; does not change the data
@@ -209,8 +217,15 @@ class _Signer:
     def block(self, b: int, batch: _Batch) -> None:
         rng = stream(self.ctx.seed, self.ctx.year, "contracts", b)
         pop, w = self.pop, self.w
+        death = getattr(pop, "death", None) or ()
         for i in range(b * BLOCK, min(pop.n, (b + 1) * BLOCK)):
             g = w.key[i]
+            if death and death[i]:
+                # Dying in the year: outside the year-end quota (the rates count the living); signed at the
+                # group's rate before the death, the contract ends with it (``end_for_deceased``).
+                if rng.random() < w.rates[g] and death[i] > self.start.toordinal() + 1:
+                    batch.specs.append(self._current(rng, i, before=death[i]))
+                continue
             q = self.quota[g]
             q[0] += 1
             take = round(w.rates[g] * q[0]) > q[1]  # running quota: the group's count stays on its rate
@@ -231,7 +246,7 @@ class _Signer:
         team.contracted += 1
         return team
 
-    def _current(self, rng: random.Random, i: int) -> tuple[Any, ...]:
+    def _current(self, rng: random.Random, i: int, before: int = 0) -> tuple[Any, ...]:
         birth = date.fromordinal(self.pop.birth[i])
         if rng.random() < FIRST_QUARTER:
             start = self.start + timedelta(days=rng.randrange(90))
@@ -239,6 +254,8 @@ class _Signer:
             start = self.start + timedelta(days=rng.randrange(self.days))
         if start < birth:
             start = min(self.end, birth + timedelta(days=rng.randrange(31)))
+        if before and start.toordinal() >= before:  # in force before the resident's death
+            start = self.start + timedelta(days=rng.randrange(before - self.start.toordinal()))
         prev = add_years(start, -1)
         renews = prev >= birth and rng.random() < PRIOR_SHARE
         team = self._team(i)
@@ -298,7 +315,9 @@ def _rows(ctx: Any, world: _World, batch: _Batch) -> dict[str, list[tuple[Any, .
                            predecessor, None, 1, made, made))
         out["pkg"].append((cid, team.package_id))
         out["rel"].append((rid, team.institution_id, "contracted", since, None))
-        _deliveries(out["delivery"], world, team, cid, i, rid, start, min(term_end, end), ctx, u)
+        death = getattr(pop, "death", None)
+        last = min(term_end, end, date.fromordinal(death[i] - 1) if death and death[i] else end)
+        _deliveries(out["delivery"], world, team, cid, i, rid, start, last, ctx, u)
     return out
 
 
@@ -364,6 +383,33 @@ def run(ctx: Any, track: Any) -> None:
         track.advance(min(WRITE_BLOCKS, blocks - first))
     for table in (Contract.__table__, ContractDelivery.__table__, CareRelationship.__table__):
         sync_sequence(conn, table)  # type: ignore[arg-type]
+    ctx.extras["contracts.terminated"] = end_for_deceased(ctx)
+
+
+def end_for_deceased(ctx: Any) -> int:
+    """Contracts in force when their resident died in the year end that day: ``terminated`` with the
+    coded reason ``deceased`` (居民死亡), and the ``contracted`` care relationship closes — set-based."""
+    conn = ctx.conn
+    c, r = Contract, Resident
+    dead = list(ctx.session.execute(
+        select(c.id, c.version, r.deceased_on, r.id).join(r, r.id == c.resident_id)
+        .where(r.deceased_on.between(ctx.year_start, ctx.year_end), c.status == "active",
+               c.start_on <= r.deceased_on).order_by(c.id)))
+    if not dead:
+        return 0
+    pg = is_postgres(conn)
+    rows = [(cid, "terminated", TerminationReason.DECEASED.value, died, local_moment(died, 18), version + 1,
+             local_moment(died, 18)) for cid, version, died, _rid in dead]
+    n = update_rows(conn, Contract.__table__, "id",  # type: ignore[arg-type]
+                    ("status", "termination_reason", "stop_on", "ended_at", "version", "updated_at"),
+                    [tuple(driver_value(v, pg) for v in row) for row in rows])
+    rels = {rid: died for _cid, _version, died, rid in dead}
+    cr = CareRelationship
+    open_rels = ctx.session.execute(select(cr.id, cr.resident_id).where(
+        cr.kind == "contracted", cr.until.is_(None), cr.resident_id.in_(list(rels)))).all()
+    update_rows(conn, CareRelationship.__table__, "id", ("until",),  # type: ignore[arg-type]
+                [(rid_, driver_value(rels[res], pg)) for rid_, res in open_rels])
+    return n
 
 
 @dataclass(frozen=True)

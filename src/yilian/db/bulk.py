@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, MetaData, Table, func, select, text
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -75,3 +75,24 @@ def sync_sequence(conn: Connection, table: Table, pk: str = "id") -> None:
             ),
             {"s": seq},
         )
+
+
+def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> int:
+    """Set ``columns`` of the rows whose ``key`` is the first value of each tuple, set-based: the tuples
+    go to a temporary table (``copy_rows``, driver-ready values), then one ``UPDATE … FROM`` joins it
+    (PostgreSQL, and SQLite ≥ 3.33 alike).  Returns the number of rows updated."""
+    if not rows:
+        return 0
+    tmp = f"tmp_upd_{table.name}"
+    cols = (key, *columns)
+    types = ", ".join(f'"{c}" {table.c[c].type.compile(conn.dialect)}' for c in cols)
+    conn.execute(text(f'CREATE TEMPORARY TABLE "{tmp}" ({types})'))
+    try:
+        copy_rows(conn, Table(tmp, MetaData()), cols, rows)  # only the name is read
+        sets = ", ".join(f'"{c}" = u."{c}"' for c in columns)
+        n = conn.execute(text(f'UPDATE "{table.name}" SET {sets} FROM "{tmp}" u '
+                              f'WHERE "{table.name}"."{key}" = u."{key}"')).rowcount
+    finally:
+        conn.execute(text(f'DROP TABLE "{tmp}"'))
+    return int(n)

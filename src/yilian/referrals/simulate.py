@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, MetaData, Table, select, text
+from sqlalchemy import BigInteger, Column, MetaData, Table, or_, select, text
 
 from yilian.contracts.simulate import local_moment, stream, write
 from yilian.core.clock import to_local
@@ -64,6 +64,9 @@ OUT_OF_COUNTY_SHARE: Final = 0.12  # of unlinked up-referrals
 VILLAGE_SENDS: Final = 0.3  # unlinked up-referrals sent by the village clinic rather than the centre
 VILLAGE_RECEIVES: Final = 0.15  # down-referrals of uncontracted residents received by the village clinic
 FOLLOWUP_ON_TIME: Final = 0.9
+FOLLOWUP_DAYS_MAX: Final = 21  # a down-referral's follow-up falls at most this long after discharge
+EPISODE_DAYS_MAX: Final = 20  # an unlinked up-referral's care ends at most this long after submission
+DIED: Final = "5"  # 离院方式 死亡: no down-referral from such a stay
 _UP_DX: Final = ("I63.900", "I21.900", "C34.900x001", "J18.900", "I50.900", "K80.200x003", "S72.000", "I20.000")
 _DOWN_DX: Final = ("I10.x00", "E11.900", "I69.300", "J44.900", "I25.103", "N18.900")
 _ROLE: Final = {Party.SENDER: "clinician", Party.RECEIVER: "clinician", Party.REFERRAL_OFFICE: "referral_officer",
@@ -130,16 +133,26 @@ class _Planner:
     def out_of_county_stays(self) -> list[Stay]:
         e = Encounter
         stmt = (select(e.id, e.resident_id, e.institution_id, e.start_date, e.end_date, e.principal_dx)
-                .where(e.source_system == self.net.insurance_source, e.kind == "inpatient").order_by(e.id))
+                .where(e.source_system == self.net.insurance_source, e.kind == "inpatient",
+                       e.end_date.between(self.ctx.year_start, self.ctx.year_end)).order_by(e.id))
         return [tuple(r) for r in self.ctx.session.execute(stmt)]
 
     def county_stays(self) -> list[Stay]:
         e = Encounter
         ids = [h.id for h in self.hospitals]
         stmt = (select(e.id, e.resident_id, e.institution_id, e.start_date, e.end_date, e.principal_dx)
-                .where(e.institution_id.in_(ids), e.kind == "inpatient", e.end_date <= self.ctx.year_end)
+                .where(e.institution_id.in_(ids), e.kind == "inpatient",
+                       e.end_date.between(self.ctx.year_start, self.ctx.year_end),
+                       or_(e.discharge_mode.is_(None), e.discharge_mode != DIED))
                 .order_by(e.id))
-        return [tuple(r) for r in self.ctx.session.execute(stmt)]
+        # Not a stay the resident died in, nor one whose follow-up would fall after the death.
+        return [tuple(r) for r in self.ctx.session.execute(stmt)
+                if self._alive_until(r[1] - self.pop.first_id) > r[4].toordinal() + FOLLOWUP_DAYS_MAX]
+
+    def _alive_until(self, i: int) -> int:
+        """The last day (ordinal) the resident can be in a referral: the day before death, else far on."""
+        death = getattr(self.pop, "death", None)
+        return death[i] - 1 if death and death[i] else 10**7
 
     def linked(self, stays: list[Stay]) -> list[Plan]:
         rng = stream(self.ctx.seed, self.ctx.year, "referrals", "link")
@@ -161,9 +174,14 @@ class _Planner:
         pop, out = self.pop, []
         people = rng.choices(range(pop.n), cum_weights=pop.stay_cum, k=n) if n else []
         for i, outcome in zip(people, outcomes, strict=True):
-            born = pop.birth[i]
-            first = max(self.ctx.year_start.toordinal(), born)
-            day = date.fromordinal(first + rng.randrange(max(1, self.ctx.year_end.toordinal() - first + 1)))
+            for _ in range(1000):  # a resident alive long enough for the episode (deaths: ``Population.death``)
+                born = pop.birth[i]
+                first = max(self.ctx.year_start.toordinal(), born)
+                if self._alive_until(i) > first + EPISODE_DAYS_MAX:
+                    break
+                i = rng.choices(range(pop.n), cum_weights=pop.stay_cum)[0]
+            last = min(self.ctx.year_end.toordinal(), self._alive_until(i) - EPISODE_DAYS_MAX)
+            day = date.fromordinal(first + rng.randrange(max(1, last - first + 1)))
             sender = (self.villages[pop.village[i]] if rng.random() < VILLAGE_SENDS
                       else self.centres[pop.township[i]]).id
             if rng.random() < OUT_OF_COUNTY_SHARE:
@@ -300,17 +318,24 @@ class _Writer:
         self.links: list[tuple[int, int]] = []
 
     def _users(self) -> dict[int, int]:
-        """One inactive placeholder account per institution (its referral clinicians)."""
+        """One inactive placeholder account per institution (its referral clinicians); an appended year
+        reuses those of the years before."""
         insts = self.ctx.network.institutions
-        first = reserve_ids(self.ctx.conn, User.__table__, len(insts))  # type: ignore[arg-type]
-        made = local_moment(self.ctx.year_start, 0)
-        rows = [(first + k, f"sim-{inst.code.lower()}"[:60], f"{inst.name}转诊医生"[:60], "!", False, made)
-                for k, inst in enumerate(insts)]
-        write(self.ctx.conn, User.__table__, ("id", "username", "display_name", "password_hash",  # type: ignore[arg-type]
-                                                 "is_active", "created_at"), rows)
-        sync_sequence(self.ctx.conn, User.__table__)  # type: ignore[arg-type]
-        self.ctx.add_rows("app_user", len(rows))
-        return {inst.id: first + k for k, inst in enumerate(insts)}
+        names = {inst.id: f"sim-{inst.code.lower()}"[:60] for inst in insts}
+        have = dict(self.ctx.session.execute(select(User.username, User.id).where(
+            User.username.in_(list(names.values())))).all())
+        missing = [inst for inst in insts if names[inst.id] not in have]
+        if missing:
+            first = reserve_ids(self.ctx.conn, User.__table__, len(missing))  # type: ignore[arg-type]
+            made = local_moment(self.ctx.year_start, 0)
+            rows = [(first + k, names[inst.id], f"{inst.name}转诊医生"[:60], "!", False, made)
+                    for k, inst in enumerate(missing)]
+            write(self.ctx.conn, User.__table__, ("id", "username", "display_name",  # type: ignore[arg-type]
+                                                     "password_hash", "is_active", "created_at"), rows)
+            sync_sequence(self.ctx.conn, User.__table__)  # type: ignore[arg-type]
+            self.ctx.add_rows("app_user", len(rows))
+            have.update({names[inst.id]: first + k for k, inst in enumerate(missing)})
+        return {inst.id: have[names[inst.id]] for inst in insts}
 
     def _consortia(self) -> tuple[dict[int, int], dict[int, set[int]]]:
         m = ConsortiumMembership

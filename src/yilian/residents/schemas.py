@@ -51,6 +51,7 @@ class ResidentOut(BaseModel):
     address_division_code: str | None
     address_division_name: str | None = Field(description="住址乡镇（街道）名称")
     created_at: datetime
+    deceased_on: date | None = Field(default=None, description="死亡日期（已故居民）；在世为空，年龄计到死亡日")
 
 
 class RegisterOut(ResidentOut):

@@ -56,14 +56,15 @@ class ResidentSummary:
     address_division_code: str | None
     address_division_name: str | None
     created_at: datetime
+    deceased_on: date | None  # 已故: the date of death
 
 
 def _summary_fields(r: Resident, today: date, division_name: str | None) -> dict[str, Any]:
     return {
         "id": r.id, "name": r.name, "sex": r.sex, "sex_name": rules.SEX_NAMES_ZH.get(r.sex, "未知"),
-        "birth_date": r.birth_date, "age": rules.age_on(r.birth_date, today), "id_masked": r.id_masked,
-        "phone_masked": r.phone_masked, "address_division_code": r.address_division_code,
-        "address_division_name": division_name, "created_at": r.created_at,
+        "birth_date": r.birth_date, "age": rules.age_on(r.birth_date, min(today, r.deceased_on or today)),
+        "id_masked": r.id_masked, "phone_masked": r.phone_masked, "address_division_code": r.address_division_code,
+        "address_division_name": division_name, "created_at": r.created_at, "deceased_on": r.deceased_on,
     }
 
 

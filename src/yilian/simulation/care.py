@@ -27,7 +27,7 @@ from yilian.simulation.codes_data import HTN, PREGNANT, STAY_MIX, T2DM
 from yilian.simulation.pipeline import DAY_HOOKS, SimContext, Stage, Tracker, register_stage
 from yilian.simulation.quota import Quota, assign
 from yilian.simulation.rng import lognormal_mean, pick, poisson, stream
-from yilian.simulation.settle import SETTLEMENT_COLS, Settler
+from yilian.simulation.settle import SETTLEMENT_COLS, Settler, cents_to_float
 from yilian.simulation.structure import PRIMARY, SECONDARY, TERTIARY, Inst
 from yilian.simulation.writer import BackgroundWriter, Writer
 
@@ -92,7 +92,9 @@ class CareYear:
         self.p, self.r = p, p.rates
         self.w = Writer(ctx.conn)
         pg = self.w.postgres
-        self.money: Callable[[int], Any] = (lambda c: f"{c // 100}.{c % 100:02d}") if pg else (lambda c: c / 100)
+        # Money as float yuan on both databases: every amount is whole cents far below 2**53, so the
+        # double's shortest repr (what psycopg sends in COPY) is the exact decimal — cheaper than text.
+        self.money: Callable[[int], Any] = cents_to_float
         self.settler = Settler(p, self.money, (lambda d: d) if pg else float)
         self.visit_quota = Quota([p.village_visit_share, p.township_visit_share,
                                   1 - p.village_visit_share - p.township_visit_share])
@@ -102,11 +104,12 @@ class CareYear:
         self.villages = [v for t in self.net.townships for v in t.villages]
         self.hospitals = list(self.net.hospitals.values())
         self._hospital_cum: dict[tuple[bool, bool, bool, str], list[float]] = {}
-        n = self.pop.n
+        self._staff_cache: dict[tuple[int, str], tuple[int | None, list[int]]] = {}
+        n = ctx.residents  # alive at the year's start (an appended year's arrays also hold the dead)
         self.days = (date(ctx.year, 12, 31) - date(ctx.year, 1, 1)).days + 1
         self.visit_base = n * self.r.visits_per_resident / self.days / _WEEKDAY_MEAN
         planned = sum(len(v) for v in self.pop.deliveries.values()) + sum(
-            len(v) for v in self.pop.newborn_stays.values())
+            len(v) for v in self.pop.newborn_stays.values()) + sum(len(v) for v in self.pop.terminal.values())
         self.stay_base = max(0.0, n * self.r.stays_per_100 / 100 - planned) / self.days
         self.cost_norm = self._cost_norms()
         self.date_value: Callable[[date], Any] = (lambda d: d) if pg else (lambda d: d.isoformat())
@@ -140,17 +143,23 @@ class CareYear:
             tags.append(PREGNANT)
         return tags
 
-    def _draw(self, rng: random.Random, cum: Any, k: int, latest_birth: int) -> list[int]:
-        """k residents weighted by ``cum`` among those born on or before ``latest_birth``."""
+    def _draw(self, rng: random.Random, cum: Any, k: int, latest_birth: int, on: int) -> list[int]:
+        """k residents weighted by ``cum`` among those born on or before ``latest_birth`` and alive
+        after ``on`` (deaths: ``Population.death``)."""
         pop = range(self.pop.n)
+        death = self.pop.death
+
+        def ok(i: int) -> bool:
+            return self.pop.birth[i] <= latest_birth and (not death or death[i] == 0 or death[i] > on)
+
         out = rng.choices(pop, cum_weights=cum, k=k) if k else []
         for j, i in enumerate(out):
             tries = 0
-            while self.pop.birth[i] > latest_birth and tries < 50:
+            while not ok(i) and tries < 50:
                 i = rng.choices(pop, cum_weights=cum)[0]
                 tries += 1
             out[j] = i
-        return [i for i in out if self.pop.birth[i] <= latest_birth]
+        return [i for i in out if ok(i)]
 
     def _hospital(self, rng: random.Random, age: int, sex: int, purpose: str) -> Inst:
         key = (age < 15, sex == 2 and age < 50, age >= 60, purpose)
@@ -197,7 +206,7 @@ class CareYear:
         rng = stream(self.ctx.seed, self.ctx.year, "visits", day.toordinal())
         lam = self.visit_base * _WEEKDAY[day.weekday()] * _season(day)
         o = day.toordinal()
-        people = self._draw(rng, self.pop.visit_cum, poisson(rng, lam), o)
+        people = self._draw(rng, self.pop.visit_cum, poisson(rng, lam), o, o)
         claims: list[int] = []
         local: list[int] = []
         for i in people:
@@ -254,11 +263,16 @@ class CareYear:
         rng = stream(self.ctx.seed, self.ctx.year, "stays", day.toordinal())
         o = day.toordinal()
         plans: list[tuple[int, str, int | None, int | None]] = []  # (resident, kind, admission, weight)
+        alive = self.pop.alive_on
         for i in self.pop.deliveries.get(o, ()):
-            plans.append((i, "delivery", None, None))
+            if alive(i, o):
+                plans.append((i, "delivery", None, None))
         for i, admission, weight in self.pop.newborn_stays.get(o, ()):
-            plans.append((i, "newborn", admission, weight))
-        for i in self._draw(rng, self.pop.stay_cum, poisson(rng, self.stay_base * _season(day)), o - 90):
+            if alive(i, o):
+                plans.append((i, "newborn", admission, weight))
+        for i in self.pop.terminal.get(o, ()):  # the last stay of a resident dying in hospital today
+            plans.append((i, "terminal", None, None))
+        for i in self._draw(rng, self.pop.stay_cum, poisson(rng, self.stay_base * _season(day)), o - 90, o):
             plans.append((i, "general", None, None))
         insured = [k for k, pl in enumerate(plans) if self.pop.scheme[pl[0]] != popmod.UNINSURED]
         out_counts = self.out_quota.split(len(insured))
@@ -318,9 +332,11 @@ class CareYear:
             weight = weight or max(2500, min(4500, round(rng.gauss(3300, 400))))
         else:
             weight = None
-        # 离院方式: deaths are not modelled yet (a resident who died would go on visiting), so no "5".
+        # 离院方式: "5" (死亡) only for the last stay of a resident dying in hospital (``lifecycle.py``).
         u = rng.random()
         mode = "2" if u < 0.02 else ("4" if u < 0.04 else ("3" if u < 0.05 and where != PRIMARY else "1"))
+        if kind == "terminal":
+            mode = "5"
         it = Item(i, inst, "inpatient", admission, discharge, sc.diagnoses, sc.dept, sc.procedures, age, age_days,
                   weight, mode, claim=where == OUT)
         mean_cost = self.r.inpatient_cost[level] * sc.cost / self.cost_norm[level]
@@ -360,27 +376,43 @@ class CareYear:
 
         enc_rows, set_rows = [], []
         year = ctx.year
+        seq, first_id, scheme_of = self.seq, self.pop.first_id, self.pop.scheme
+        settle, row, staff = self.settler.settle, self.settler.row, self._staff
         for it in items:
             inst = it.inst
-            source_system = self.net.insurance_source if it.claim else inst.source_system
-            n = self.seq.get(source_system, 0) + 1
-            self.seq[source_system] = n
-            prefix = "YB" if it.claim else _PREFIX[it.kind]
-            dept_id = inst.department("JZK" if it.kind == "emergency" and "JZK" in inst.departments else it.dept_key)
-            end = it.end
+            kind, end, claim = it.kind, it.end, it.claim
+            source_system = self.net.insurance_source if claim else inst.source_system
+            n = seq.get(source_system, 0) + 1
+            seq[source_system] = n
+            prefix = "YB" if claim else _PREFIX[kind]
+            dept_id, pool = staff(inst, "JZK" if kind == "emergency" and "JZK" in inst.departments else it.dept_key)
+            procs = it.procs
             enc_rows.append((
-                source_system, f"{prefix}{year}{n:08d}", self.pop.first_id + it.i, inst.id, dept_id,
-                inst.physician(rng, dept_id), it.kind, dv(it.start), dv(end) if end is not None else None,
+                source_system, f"{prefix}{year}{n:08d}", first_id + it.i, inst.id, dept_id,
+                rng.choice(pool) if pool else None, kind, dv(it.start), dv(end) if end is not None else None,
                 max(1, end - it.start) if end is not None else None, it.mode, it.age, it.age_days,
-                it.weight_g, it.dx[0], "|".join(it.dx), it.procs[0] if it.procs else None,
-                "|".join(it.procs) if it.procs else None, None, received_v))
-            inpatient = it.kind == "inpatient"
+                it.weight_g, it.dx[0], "|".join(it.dx), procs[0] if procs else None,
+                "|".join(procs) if procs else None, None, received_v))
+            inpatient = kind == "inpatient"
             total = it.cost if inpatient else self._visit_cost(rng, it)
-            place = ("out_of_county_unreferred" if it.claim else ("primary" if inst.is_primary else "county"))
-            st = self.settler.settle(rng, total, inpatient, place, self.pop.scheme[it.i], inst.kind == "village")
+            place = ("out_of_county_unreferred" if claim else ("primary" if inst.is_primary else "county"))
+            st = settle(rng, total, inpatient, place, scheme_of[it.i], inst.kind == "village")
             settled_on = dv(end if end is not None else it.start)
-            set_rows.append(self.settler.row(settled_on, not it.claim, "insurance" if it.claim else "his", st))
+            set_rows.append(row(settled_on, not claim, "insurance" if claim else "his", st))
         return DayRows(day, items, enc_rows, set_rows)
+
+    def _staff(self, inst: Inst, dept_key: str) -> tuple[int | None, list[int]]:
+        """(department id, its physicians) — ``Inst.department`` and ``Inst.physician``'s pool, cached:
+        ``rng.choice(pool)`` then draws exactly as ``Inst.physician`` does."""
+        key = (inst.id, dept_key)
+        got = self._staff_cache.get(key)
+        if got is None:
+            dept_id = inst.department(dept_key)
+            pool = inst.physicians.get(dept_id) or inst.physicians.get(None)
+            if not pool:
+                pool = [p for ps in inst.physicians.values() for p in ps]
+            got = self._staff_cache[key] = (dept_id, pool or [])
+        return got
 
 
 #: Days are written together until this many encounters: small counties then make a few dozen

@@ -37,16 +37,18 @@ def _simulate() -> None:
 @app.command("county")
 @handles_errors
 def county(
-    preset: str = typer.Option("target-2025", "--preset", help="预设：target-2025、qidong-2016、tianchang-2016"),
-    residents: int = typer.Option(100_000, "--residents", help="居民人数"),
-    year: int | None = typer.Option(None, "--year", help="就诊年度（默认为预设的年度）"),
-    seed: int = typer.Option(1, "--seed", help="随机种子：相同输入生成相同数据"),
+    preset: str | None = typer.Option(
+        None, "--preset", help="预设：target-2025（默认）、qidong-2016、tianchang-2016；--append 时默认沿用上一年的"),
+    residents: int | None = typer.Option(None, "--residents", help="居民人数（默认 100000；--append 时不可指定）"),
+    year: int | None = typer.Option(None, "--year", help="就诊年度（默认为预设的年度；--append 时只能是下一年）"),
+    seed: int | None = typer.Option(None, "--seed", help="随机种子（默认 1；--append 时沿用网络的）"),
     database: str | None = typer.Option(None, "--database", help="数据库 URL（默认 YILIAN_DATABASE_URL）"),
-    append: bool = typer.Option(False, "--append", help="在已有网络上追加一年（尚未支持）"),
+    append: bool = typer.Option(False, "--append", help="在已有网络上追加下一年（出生、死亡、续约、就诊）"),
     rules: Path | None = typer.Option(None, "--rules", help="CHS-DRG 规则包目录（默认见 YILIAN_DRG_RULES）"),
     quiet: bool = typer.Option(False, "--quiet", help="不显示进度条"),
 ) -> None:
-    """生成一个县（机构、人员、居民）及其一年的门诊、住院和结算数据，写入空数据库；摘要以 JSON 输出到标准输出。"""
+    """生成一个县（机构、人员、居民）及其一年的门诊、住院和结算数据，写入空数据库；--append 在已有网络上追加下一年。
+    摘要以 JSON 输出到标准输出。"""
     from yilian.simulation.pipeline import progress_display
     from yilian.simulation.runner import Request, check_request, simulate
 

@@ -58,6 +58,10 @@ T2DM_SHAPE: Final = ((18, 0.02), (35, 0.05), (45, 0.10), (55, 0.16), (65, 0.20),
 DISABILITY_SHAPE: Final = ((0, 0.01), (15, 0.02), (45, 0.05), (60, 0.10), (75, 0.20))
 FERTILITY_SHAPE: Final = ((20, 0.7), (25, 1.0), (30, 0.8), (35, 0.35), (40, 0.08), (45, 0.0))
 ADULT: Final = 18
+# Relative yearly mortality by age (China 2020 life table, rounded per 1,000: infants ≈ 5, then
+# under 1 until 40, doubling about every eight years after); scaled to the preset's crude death rate.
+MORTALITY_SHAPE: Final = ((0, 5.0), (1, 0.3), (5, 0.2), (15, 0.4), (25, 0.6), (35, 1.1), (45, 2.6), (55, 6.0),
+                          (65, 14.0), (75, 40.0), (85, 120.0))
 
 
 def band_mean(bands: Sequence[Band], shape: Sequence[tuple[int, float]], lo: int = 0, hi: int = 200,

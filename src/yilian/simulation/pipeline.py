@@ -88,6 +88,10 @@ class SimContext:
     network: Network | None = None
     population: Population | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # for feature stages
+    #: ``--append``: the network is already in the database; stages named in ``overrides`` run the given
+    #: function instead (the structure and population are loaded, contracts renewed rather than created).
+    appending: bool = False
+    overrides: dict[str, StageRun] = field(default_factory=dict)
 
     @property
     def conn(self) -> Connection:
@@ -191,7 +195,7 @@ def run_stages(ctx: SimContext, progress: Progress | None) -> None:
         for observe in STAGE_OBSERVERS:
             observe(ctx, stage.name, "start")
         started, cpu = time.perf_counter(), cpu_seconds()
-        stage.run(ctx, Tracker(progress, task))
+        ctx.overrides.get(stage.name, stage.run)(ctx, Tracker(progress, task))
         for observe in STAGE_OBSERVERS:
             observe(ctx, stage.name, "end")
         ctx.stats.append(StageStats(stage.name, time.perf_counter() - started,

@@ -54,6 +54,15 @@ class Population:
     stay_cum: array[float] = field(default_factory=lambda: array("d"))
     deliveries: dict[int, list[int]] = field(default_factory=dict)  # due-day ordinal → residents
     newborn_stays: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)  # discharge → (i, adm, g)
+    #: Date of death (ordinal), 0 while alive; filled by the lifecycle stage (``lifecycle.py``).  Residents
+    #: are drawn for care only on days before it.
+    death: array[int] = field(default_factory=lambda: array("i"))
+    terminal: dict[int, list[int]] = field(default_factory=dict)  # death day → residents dying in hospital
+
+    def alive_on(self, i: int, day: int) -> bool:
+        """Born on or before ``day`` and not dead by then (a death day has no care but its last stay's)."""
+        death = self.death
+        return self.birth[i] <= day and (not death or death[i] == 0 or death[i] > day)
 
 
 @dataclass(frozen=True)
@@ -233,12 +242,7 @@ class _Generator:
         pop.scheme.append(scheme)
         pop.flags.append(flags)
         pop.bypass.append(min(255, int(rng.betavariate(2, 5) * 256)))
-        vw = demo.rate(demo.VISIT_RATE, age) * (1.6 if flags & HTN else 1.0) * (1.6 if flags & T2DM else 1.0)
-        if sex == 2 and 15 <= age < 50:
-            vw *= 1.15
-        if flags & PREGNANT:
-            vw *= 2.0
-        sw = demo.rate(demo.STAY_RATE, age) * (1.4 if flags & HTN else 1.0) * (1.5 if flags & T2DM else 1.0)
+        vw, sw = care_weights(age, sex, flags)
         pop.visit_cum.append((pop.visit_cum[-1] if pop.visit_cum else 0.0) + vw)
         pop.stay_cum.append((pop.stay_cum[-1] if pop.stay_cum else 0.0) + sw)
         if born >= self.start and rng.random() < r.sick_newborn_share:
@@ -256,20 +260,36 @@ class _Generator:
         return date.fromordinal(rng.randint(earliest, latest)), None
 
     def _newborn_stay(self, rng: random.Random, i: int, born: date) -> None:
-        u = rng.random()
-        if u < 0.03:
-            weight = rng.randint(800, 1499)
-        elif u < 0.10:
-            weight = rng.randint(1500, 1999)
-        elif u < 0.25:
-            weight = rng.randint(2000, 2499)
-        else:
-            weight = max(2500, min(5000, round(rng.gauss(3350, 400))))
-        admission = born.toordinal() + (0 if rng.random() < 0.6 else rng.randint(1, 10))
-        los = max(2, round(rng.gauss(7 if weight >= 2500 else 14, 3)))
-        discharge = min(admission + los, born.toordinal() + 28)  # still a newborn at discharge
-        if discharge <= self.end_ord:
-            self.pop.newborn_stays.setdefault(discharge, []).append((i, admission, weight))
+        stay = newborn_stay(rng, born.toordinal())
+        if stay[0] <= self.end_ord:
+            self.pop.newborn_stays.setdefault(stay[0], []).append((i, stay[1], stay[2]))
+
+
+def care_weights(age: int, sex: int, flags: int) -> tuple[float, float]:
+    """(visit, stay) weights of a resident: age gradient, conditions, women of child-bearing age."""
+    vw = demo.rate(demo.VISIT_RATE, age) * (1.6 if flags & HTN else 1.0) * (1.6 if flags & T2DM else 1.0)
+    if sex == 2 and 15 <= age < 50:
+        vw *= 1.15
+    if flags & PREGNANT:
+        vw *= 2.0
+    sw = demo.rate(demo.STAY_RATE, age) * (1.4 if flags & HTN else 1.0) * (1.5 if flags & T2DM else 1.0)
+    return vw, sw
+
+
+def newborn_stay(rng: random.Random, born: int) -> tuple[int, int, int]:
+    """A sick newborn's stay: (discharge, admission, birth weight in grams), discharged within 28 days."""
+    u = rng.random()
+    if u < 0.03:
+        weight = rng.randint(800, 1499)
+    elif u < 0.10:
+        weight = rng.randint(1500, 1999)
+    elif u < 0.25:
+        weight = rng.randint(2000, 2499)
+    else:
+        weight = max(2500, min(5000, round(rng.gauss(3350, 400))))
+    admission = born + (0 if rng.random() < 0.6 else rng.randint(1, 10))
+    los = max(2, round(rng.gauss(7 if weight >= 2500 else 14, 3)))
+    return min(admission + los, born + 28), admission, weight  # still a newborn at discharge
 
 
 def _bisect(cum: list[float], x: float) -> int:

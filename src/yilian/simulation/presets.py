@@ -99,6 +99,9 @@ class Rates:
     emergency_share: tuple[float, float, float] = (0.0, 0.04, 0.10)  # village, township, hospital
     sex_ratio_births: float = 1.12
     births_per_1000: float = 8.5
+    deaths_per_1000: float = 7.0  # ≈ China 2020; more at older ages (``demography.MORTALITY_SHAPE``)
+    in_hospital_death_share: float = 0.35  # deaths at the end of a stay (离院方式 5 死亡)
+    contract_renewal_rate: float = 0.80  # contracts whose term ends in the year that are renewed
     insurance: tuple[float, float, float] = (0.82, 0.15, 0.03)  # resident, employee, uninsured
     hypertension_adult: float = 0.27
     t2dm_adult: float = 0.11
@@ -214,7 +217,7 @@ TIANCHANG: Final = Preset(
     # Rural scheme of 2016 with generous in-county ratios: tuned so that the stays'
     # fund ÷ total (effective_reimbursement_rate) lands at 70 % (measured in the tests).
     money=Money(
-        inpatient_ratio=("0.95", "0.85", "0.65", "0.50"),
+        inpatient_ratio=("0.95", "0.82", "0.65", "0.50"),
         inpatient_deductible=("100.00", "300.00", "800.00", "1000.00"),
         inpatient_policy_share=(0.96, 0.93, 0.85, 0.85),
     ),

@@ -17,17 +17,18 @@ from rich.progress import Progress
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from yilian.contracts import simulate_append as contracts_append
 from yilian.core.config import get_settings
 from yilian.core.errors import ConfigurationError, Conflict, ValidationFailed
 from yilian.db import migrate
 from yilian.db.bulk import is_postgres, sync_sequence
 from yilian.db.models import CareRelationship, Encounter, Institution, Resident, SimulationRun
 from yilian.identity.principal import Principal, system_principal
-from yilian.simulation import care, indexes, population, structure  # noqa: F401 - registers the built-in stages
+from yilian.simulation import append, care, indexes, lifecycle, population, resettle, structure  # noqa: F401
 from yilian.simulation.codes import code_source, resolve_rules
 from yilian.simulation.measure import measure
 from yilian.simulation.pipeline import SimContext, Stage, Tracker, register_stage, run_stages
-from yilian.simulation.presets import Preset, get_preset
+from yilian.simulation.presets import DEFAULT_PRESET, Preset, get_preset
 
 GENERATOR_VERSION = "1.0.0"
 _ANALYZED = ("resident", "insurance_enrolment", "key_population", "care_relationship", "encounter", "settlement")
@@ -36,21 +37,30 @@ MIN_RESIDENTS, MAX_RESIDENTS = 100, 10_000_000
 
 @dataclass(frozen=True)
 class Request:
-    preset: str
-    residents: int
+    """What was asked.  ``None`` means the default: without ``--append`` the ``target-2025`` preset,
+    100,000 residents, the preset's year and seed 1; with it the last run's preset, the next year and
+    the network's seed (``--residents`` is refused there)."""
+
+    preset: str | None
+    residents: int | None
     year: int | None
-    seed: int
+    seed: int | None
     rules: Path | None = None
     append: bool = False
     builtin_codes: bool = False  # ignore every pack and use the built-in list (tests, benchmarks)
 
 
+DEFAULT_RESIDENTS = 100_000
+
+
 def check_request(req: Request) -> tuple[Preset, int]:
+    """Refusals that need no database; returns the preset and year (with ``--append`` only the asked
+    ones, checked — the appended year's come from the database, ``append.plan``)."""
     if req.append:
-        raise ValidationFailed("尚未支持 --append（在已有网络上追加一年）：当前只能生成到空数据库。",
-                               code="simulate_append_unsupported")
-    preset = get_preset(req.preset)
-    if not MIN_RESIDENTS <= req.residents <= MAX_RESIDENTS:
+        append.check_options(req.residents)
+    preset = get_preset(req.preset or DEFAULT_PRESET)
+    residents = DEFAULT_RESIDENTS if req.residents is None else req.residents
+    if not MIN_RESIDENTS <= residents <= MAX_RESIDENTS:
         raise ValidationFailed(f"居民人数须在 {MIN_RESIDENTS:,} 到 {MAX_RESIDENTS:,} 之间。",
                                code="simulate_residents_out_of_range")
     year = req.year if req.year is not None else preset.year
@@ -59,7 +69,7 @@ def check_request(req: Request) -> tuple[Preset, int]:
     return preset, year
 
 
-def check_database(session: Session) -> None:
+def check_migrated(session: Session) -> None:
     conn = session.connection()
     insp = inspect(conn)
     current: set[str] = set()
@@ -68,6 +78,10 @@ def check_database(session: Session) -> None:
     if not current or current != set(migrate.current_heads()):
         raise ConfigurationError("数据库尚未迁移到最新结构：请先运行 yilian db upgrade。",
                                  code="simulate_db_not_migrated")
+
+
+def check_database(session: Session) -> None:
+    check_migrated(session)
     institutions = session.scalar(select(func.count()).select_from(Institution)) or 0
     residents = session.scalar(select(func.count()).select_from(Resident)) or 0
     if institutions or residents:
@@ -78,12 +92,14 @@ def check_database(session: Session) -> None:
 
 
 def _treated(ctx: SimContext, track: Tracker) -> None:
-    """One ``treated`` relationship per resident × institution seen in the year, set-based."""
+    """One ``treated`` relationship per resident × institution seen in the year and not before, set-based."""
     sql = ("insert into care_relationship (resident_id, institution_id, kind, since) "
-           "select resident_id, institution_id, 'treated', min(start_date) from encounter "
-           "group by resident_id, institution_id")
+           "select e.resident_id, e.institution_id, 'treated', min(e.start_date) from encounter e "
+           "where coalesce(e.end_date, e.start_date) >= :start and not exists (select 1 from care_relationship c "
+           "where c.resident_id = e.resident_id and c.institution_id = e.institution_id and c.kind = 'treated') "
+           "group by e.resident_id, e.institution_id")
     track.total(1)
-    ctx.add_rows("care_relationship", int(ctx.conn.exec_driver_sql(sql).rowcount))
+    ctx.add_rows("care_relationship", int(ctx.conn.execute(text(sql), {"start": ctx.year_start}).rowcount))
     track.advance()
 
 
@@ -92,13 +108,22 @@ register_stage(Stage("treated", "就诊关系", 800, _treated))
 
 def simulate(session: Session, req: Request, progress: Progress | None = None,
              actor: Principal | None = None) -> dict[str, Any]:
-    """Generate the county and its year into an empty, migrated database; returns the summary."""
+    """Generate the county and its year into an empty, migrated database — or, with ``--append``, the
+    next year of the network already there; returns the summary."""
     preset, year = check_request(req)
+    seed = 1 if req.seed is None else req.seed
+    residents = DEFAULT_RESIDENTS if req.residents is None else req.residents
     started_at, t0 = datetime.now(UTC), time.perf_counter()
+    planned: append.AppendPlan | None = None
+    if req.append:
+        check_migrated(session)
+        planned = append.plan(session, req.preset, req.year, req.seed)
+        preset, year, seed, residents = planned.preset, planned.year, planned.seed, planned.alive
     rules_dir = None if req.builtin_codes else resolve_rules(req.rules, get_settings().drg_rules)
     r = preset.rates
     codes = code_source(rules_dir, r.cc_rate, r.mcc_rate, r.long_tail)
-    check_database(session)
+    if planned is None:
+        check_database(session)
     conn = session.connection()
     if is_postgres(conn):
         # The final GROUP BY and index maintenance spill to disk with the default 4 MB.
@@ -107,7 +132,11 @@ def simulate(session: Session, req: Request, progress: Progress | None = None,
         # Index maintenance of a big year needs more than SQLite's 2 MB page cache.
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
         conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-    ctx = SimContext(session, actor or system_principal("simulate"), preset, req.seed, year, req.residents, codes)
+    ctx = SimContext(session, actor or system_principal("simulate"), preset, seed, year, residents, codes)
+    if planned is not None:
+        ctx.appending = True
+        ctx.overrides.update({"structure": append.load_network, "population": append.load_population,
+                              "contracts": contracts_append.run})
     run_stages(ctx, progress)
     session.flush()
     for table in (Resident.__table__, Encounter.__table__, CareRelationship.__table__):
@@ -118,12 +147,17 @@ def simulate(session: Session, req: Request, progress: Progress | None = None,
         conn.exec_driver_sql("ANALYZE " + ", ".join(_ANALYZED))
     duration = time.perf_counter() - t0
     counts = dict(sorted(ctx.counts.items()))
-    session.add(SimulationRun(preset=preset.name, seed=req.seed, year=year, residents=req.residents,
+    if planned is not None:  # the population at the year's end
+        residents = session.scalar(select(func.count()).select_from(Resident)
+                                   .where(Resident.deceased_on.is_(None))) or 0
+    session.add(SimulationRun(preset=preset.name, seed=seed, year=year, residents=residents,
                               generator_version=GENERATOR_VERSION, code_source=codes.label[:200],
                               row_counts=counts, duration_s=Decimal(f"{duration:.2f}"), started_at=started_at))
     session.flush()
     return {
-        "preset": preset.name, "year": year, "seed": req.seed, "residents": req.residents,
+        "preset": preset.name, "year": year, "seed": seed, "residents": residents,
+        "appended": planned is not None, "births": ctx.extras.get("lifecycle.births", 0),
+        "deaths": ctx.extras.get("lifecycle.deaths", 0), "resettled": ctx.extras.get("resettle.stays", 0),
         "generator_version": GENERATOR_VERSION, "code_source": codes.label,
         "row_counts": counts, "duration_s": round(duration, 2),
         "stages": [s.as_dict() for s in ctx.stats],

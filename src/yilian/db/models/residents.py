@@ -24,6 +24,8 @@ class Resident(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     address_division_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"), index=True)
     address_detail_cipher: Mapped[str | None] = mapped_column(String(400))
+    #: Date of death (已故) when known; care, contracts and population denominators end there.
+    deceased_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -104,7 +104,7 @@ def coverage(req: Request) -> Subquery:
         .outerjoin(active, active.c.resident_id == r.id)
         .outerjoin(recorded, recorded.c.resident_id == r.id)
         .where(func.substr(r.address_division_code, 1, 6).in_(county_codes().scalar_subquery()),
-               r.birth_date <= end)
+               r.birth_date <= end, or_(r.deceased_on.is_(None), r.deceased_on > end))  # alive on the period end
     )
     return with_home_unit(stmt, req.cut, r.address_division_code, literal(end)).subquery("coverage")
 
@@ -270,31 +270,26 @@ def delivery(req: Request) -> Subquery:
     return with_unit(stmt, req.cut, sch.c.institution_id, day).subquery("delivery")
 
 
-def _owed_condition(req: Request, populations: Any, recorded: Subquery) -> Any:
-    """The item is owed to the contract's resident: it names no population, or one the resident holds on
-    the period end (recorded, or ``elderly_65`` / ``child_0_6`` from the birth date)."""
+def _population_flags(end: date, recorded: Subquery) -> dict[str, Any]:
+    """0/1 per key population the contract's resident holds on ``end``: recorded ones from ``recorded``,
+    ``elderly_65`` / ``child_0_6`` from the birth date (``Resident`` must be in the FROM clause)."""
     r = Resident
-    end = req.end
     flags: dict[str, Any] = {g: func.coalesce(recorded.c[g], 0) for g in RECORDED_GROUPS}
     flags["elderly_65"] = case((r.birth_date <= _birthday_threshold(end, ELDERLY_AGE), 1), else_=0)
     flags["child_0_6"] = case((r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1), 1), else_=0)
+    return flags
+
+
+def _owed_by(populations: Any, flags: dict[str, Any]) -> Any:
+    """The item is owed: it names no population, or one whose flag is 1."""
     padded = literal(",") + populations + literal(",")
     return or_(populations == "", *[and_(f == 1, padded.like(f"%,{g},%")) for g, f in flags.items()])
 
 
-def _owed_to(req: Request, populations: Any, resident_id: Any) -> Any:
-    """``_owed_condition`` as correlated lookups, evaluated only for items that name populations (cheap
-    where a join of every row to the resident and its key populations would not be)."""
-    kp, r = KeyPopulation, aliased(Resident)
-    end = req.end
-    padded = literal(",") + populations + literal(",")
-    recorded = exists().where(kp.resident_id == resident_id, kp.since <= end,
-                              or_(kp.until.is_(None), kp.until >= end),
-                              padded.like(literal("%,") + kp.code + literal(",%")))
-    elderly = exists().where(r.id == resident_id, r.birth_date <= _birthday_threshold(end, ELDERLY_AGE))
-    child = exists().where(r.id == resident_id, r.birth_date > _birthday_threshold(end, CHILD_MAX_AGE + 1))
-    return or_(populations == "", recorded, and_(padded.like("%,elderly_65,%"), elderly),
-               and_(padded.like("%,child_0_6,%"), child))
+def _owed_condition(req: Request, populations: Any, recorded: Subquery) -> Any:
+    """The item is owed to the contract's resident: it names no population, or one the resident holds on
+    the period end (recorded, or ``elderly_65`` / ``child_0_6`` from the birth date)."""
+    return _owed_by(populations, _population_flags(req.end, recorded))
 
 
 def _first_package(contract_id: Any, package_id: Any, code: Any) -> Any:
@@ -315,19 +310,50 @@ def delivery_sums(req: Request, codes: Sequence[RecordCode]) -> Select[Any]:
     months = case(*[(item.frequency == f, m) for f, m in FREQUENCY_MONTHS.items()], else_=0)
     day = case((last < req.end, last), else_=literal(req.end))
     overlap = and_(c.start_on <= req.end, or_(c.stop_on.is_(None), c.stop_on > req.start))
-    terms = (
+    # Owed items per group of identical terms.  Contracts are grouped before their items are joined — by
+    # term, package and the resident's key populations — so the items are joined to groups, not to every
+    # contract.  An item code in two packages of one contract is owed once, as the first package has it: the
+    # later packages' copies (rare: found from the contracts with several packages, fenced so the database
+    # looks for them first) are counted back out.
+    flags = _population_flags(req.end, recorded)
+    per_contract = (
         select(c.institution_id.label("institution_id"), c.start_on.label("start_on"), last.label("last_day"),
-               months.label("months"), day.label("day"), func.count().label("n"))
+               day.label("day"), cp.package_id.label("package_id"), *[f.label(g) for g, f in flags.items()],
+               func.count().label("n"))
         .select_from(c)
         .join(cp, cp.contract_id == c.id)
-        .join(item, item.package_id == cp.package_id)
+        .join(r, r.id == c.resident_id)
+        .outerjoin(recorded, recorded.c.resident_id == c.resident_id)
+        .where(overlap)
+        .group_by(c.institution_id, c.start_on, last, day, cp.package_id, *flags.values())
+        .subquery("per_contract")
+    )
+    every = (
+        select(per_contract.c.institution_id, per_contract.c.start_on, per_contract.c.last_day,
+               months.label("months"), per_contract.c.day, func.sum(per_contract.c.n).label("n"))
+        .select_from(per_contract)
+        .join(item, item.package_id == per_contract.c.package_id)
+        .where(_owed_by(item.populations, {g: per_contract.c[g] for g in flags}))
+        .group_by(per_contract.c.institution_id, per_contract.c.start_on, per_contract.c.last_day, months,
+                  per_contract.c.day)
+    )
+    cp_other = aliased(ContractPackage)
+    shared = (select(cp.contract_id.label("contract_id"), cp.package_id.label("package_id"))
+              .where(exists().where(cp_other.contract_id == cp.contract_id, cp_other.package_id < cp.package_id))
+              .offset(0).subquery("shared"))
+    repeated = (
+        select(c.institution_id.label("institution_id"), c.start_on.label("start_on"), last.label("last_day"),
+               months.label("months"), day.label("day"), (-func.count()).label("n"))
+        .select_from(shared)
+        .join(c, c.id == shared.c.contract_id)
+        .join(item, item.package_id == shared.c.package_id)
         .join(r, r.id == c.resident_id)
         .outerjoin(recorded, recorded.c.resident_id == c.resident_id)
         .where(overlap, _owed_condition(req, item.populations, recorded),
-               _first_package(c.id, cp.package_id, item.code))
+               ~_first_package(c.id, shared.c.package_id, item.code))
         .group_by(c.institution_id, c.start_on, last, months, day)
-        .subquery("terms")
     )
+    terms = every.union_all(repeated).subquery("terms")
     t = (select(terms, _month_index(terms.c.start_on).label("s_index"), _day(terms.c.start_on).label("s_day"),
                 _month_index(terms.c.last_day).label("l_index"), _day(terms.c.last_day).label("l_day"))
          .offset(0).subquery("t"))
@@ -353,9 +379,11 @@ def delivery_sums(req: Request, codes: Sequence[RecordCode]) -> Select[Any]:
         .select_from(d)
         .join(c, c.id == d.contract_id)
         .join(item, item.id == d.package_item_id)
+        .join(r, r.id == c.resident_id)
+        .outerjoin(recorded, recorded.c.resident_id == c.resident_id)
         .where(d.delivered_on >= c.start_on, d.delivered_on <= last, d.delivered_on <= req.end,
                d.delivered_on >= add_days(literal(req.start), literal(-366)), overlap,
-               _owed_to(req, item.populations, c.resident_id))
+               _owed_condition(req, item.populations, recorded))
         .offset(0)
         .subquery("dated")
     )
