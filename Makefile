@@ -45,7 +45,7 @@ demo: venv assets
 	  $(DEMO_ENV) .venv/bin/yilian db upgrade && \
 	  $(DEMO_ENV) .venv/bin/yilian simulate county --preset target-2025 --residents $(DEMO_RESIDENTS) --year 2025 >/dev/null && \
 	  $(DEMO_ENV) .venv/bin/yilian settle group --year 2025 >/dev/null && \
-	  $(DEMO_ENV) .venv/bin/yilian indicators snapshot --period 2025 --no-months >/dev/null; \
+	  $(DEMO_ENV) .venv/bin/yilian indicators snapshot --period 2025 >/dev/null; \
 	fi
 	$(DEMO_ENV) .venv/bin/yilian db upgrade
 	$(DEMO_ENV) .venv/bin/yilian demo load

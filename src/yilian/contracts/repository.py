@@ -16,8 +16,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.db.models import (
-    ConsortiumAffiliation,
-    ConsortiumMembership,
     Contract,
     ContractCombination,
     ContractDelivery,
@@ -32,10 +30,10 @@ from yilian.db.models import (
     ServicePackage,
     ServicePackageItem,
 )
-from yilian.db.models.registry import Consortium
 
-TIGHT_MODES = ("city_group", "county_community")
-
+# The network queries live with the registry (re-exported for this feature's service).
+from yilian.registry.repository import network_consortia_of as network_consortia_of
+from yilian.registry.repository import tight_consortium_of as tight_consortium_of
 
 # ---- registry facts -----------------------------------------------------------------------
 
@@ -62,42 +60,6 @@ def practitioner(session: Session, practitioner_id: int) -> Practitioner | None:
 def _current(col_from: Any, col_to: Any, on: date) -> ColumnElement[bool]:
     cond: ColumnElement[bool] = (col_from <= on) & or_(col_to.is_(None), col_to > on)
     return cond
-
-
-def tight_consortium_of(session: Session, institution_id: int, on: date) -> int | None:
-    """The tight consortium where the institution is a direct lead or member (DOMAIN rule 2: at most one)."""
-    stmt = (
-        select(ConsortiumMembership.consortium_id)
-        .join(Consortium, Consortium.id == ConsortiumMembership.consortium_id)
-        .where(
-            ConsortiumMembership.institution_id == institution_id,
-            ConsortiumMembership.role.in_(("lead", "member")),
-            _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
-            Consortium.integration == "tight",
-            Consortium.mode.in_(TIGHT_MODES),
-        )
-        .order_by(ConsortiumMembership.consortium_id)
-        .limit(1)
-    )
-    return session.scalar(stmt)
-
-
-def network_consortia_of(session: Session, institution_id: int, on: date) -> frozenset[int]:
-    """Consortia whose network holds the institution: where it is a direct lead or member, and the
-    groups that a county community it belongs to has joined as a whole (DOMAIN.md memberships)."""
-    direct = select(ConsortiumMembership.consortium_id).where(
-        ConsortiumMembership.institution_id == institution_id,
-        ConsortiumMembership.role.in_(("lead", "member")),
-        _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
-    )
-    own = set(session.scalars(direct))
-    if not own:
-        return frozenset()
-    groups = select(ConsortiumAffiliation.group_id).where(
-        ConsortiumAffiliation.community_id.in_(own),
-        _current(ConsortiumAffiliation.joined_on, ConsortiumAffiliation.left_on, on),
-    )
-    return frozenset(own | set(session.scalars(groups)))
 
 
 # ---- residents facts ----------------------------------------------------------------------

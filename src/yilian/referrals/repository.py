@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session
 
 from yilian.db.models import (
     Consortium,
-    ConsortiumAffiliation,
-    ConsortiumMembership,
     Department,
     Encounter,
     Institution,
@@ -37,15 +35,13 @@ from yilian.db.models import (
     SlotPool,
 )
 
-TIGHT_MODES = ("city_group", "county_community")
+# The network queries live with the registry (re-exported for this feature's service).
+from yilian.registry.repository import network_consortia_of as network_consortia_of
+from yilian.registry.repository import tight_consortium_of as tight_consortium_of
+
 #: Township / community health centres (DOMAIN.md): the default down-referral receivers.
 CENTRE_CATEGORIES = ("B100", "C100", "C210", "C220")
 OPEN_STATUSES = ("awaiting_approval", "requested", "accepted", "scheduled", "no_show", "in_care", "cancel_requested")
-
-
-def _current(col_from: Any, col_to: Any, on: date) -> ColumnElement[bool]:
-    cond: ColumnElement[bool] = (col_from <= on) & or_(col_to.is_(None), col_to > on)
-    return cond
 
 
 # ---- registry and residents facts ----------------------------------------------------------
@@ -91,42 +87,6 @@ def department(session: Session, department_id: int) -> Department | None:
 
 def practitioner(session: Session, practitioner_id: int) -> Practitioner | None:
     return session.get(Practitioner, practitioner_id)
-
-
-def tight_consortium_of(session: Session, institution_id: int, on: date) -> int | None:
-    """The tight consortium where the institution is a direct lead or member (at most one, DOMAIN.md)."""
-    stmt = (
-        select(ConsortiumMembership.consortium_id)
-        .join(Consortium, Consortium.id == ConsortiumMembership.consortium_id)
-        .where(
-            ConsortiumMembership.institution_id == institution_id,
-            ConsortiumMembership.role.in_(("lead", "member")),
-            _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
-            Consortium.integration == "tight",
-            Consortium.mode.in_(TIGHT_MODES),
-        )
-        .order_by(ConsortiumMembership.consortium_id)
-        .limit(1)
-    )
-    return session.scalar(stmt)
-
-
-def network_consortia_of(session: Session, institution_id: int, on: date) -> frozenset[int]:
-    """Consortia whose referral pools are open to the institution: where it is a direct lead or
-    member, and the groups a county community it belongs to has joined as a whole."""
-    direct = select(ConsortiumMembership.consortium_id).where(
-        ConsortiumMembership.institution_id == institution_id,
-        ConsortiumMembership.role.in_(("lead", "member")),
-        _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
-    )
-    own = set(session.scalars(direct))
-    if not own:
-        return frozenset()
-    groups = select(ConsortiumAffiliation.group_id).where(
-        ConsortiumAffiliation.community_id.in_(own),
-        _current(ConsortiumAffiliation.joined_on, ConsortiumAffiliation.left_on, on),
-    )
-    return frozenset(own | set(session.scalars(groups)))
 
 
 def home_centres(session: Session, division_code: str | None) -> list[int]:

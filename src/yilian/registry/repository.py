@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -335,3 +337,51 @@ def counties_with_institutions(session: Session) -> list[Division]:
         select(Institution.division_code).where(Institution.in_county.is_(True))))
         .order_by(Division.code))
     return list(session.scalars(stmt))
+
+
+# ---- networks (read by contracts, referrals and payment) ------------------------------------------
+
+#: The tight modes (DOMAIN.md): an institution leads or belongs to at most one such consortium.
+TIGHT_MODES = ("city_group", "county_community")
+
+
+def _current(col_from: Any, col_to: Any, on: date) -> ColumnElement[bool]:
+    cond: ColumnElement[bool] = (col_from <= on) & or_(col_to.is_(None), col_to > on)
+    return cond
+
+
+def tight_consortium_of(session: Session, institution_id: int, on: date) -> int | None:
+    """The tight consortium where the institution is a direct lead or member (DOMAIN rule 2: at most one)."""
+    stmt = (
+        select(ConsortiumMembership.consortium_id)
+        .join(Consortium, Consortium.id == ConsortiumMembership.consortium_id)
+        .where(
+            ConsortiumMembership.institution_id == institution_id,
+            ConsortiumMembership.role.in_(("lead", "member")),
+            _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
+            Consortium.integration == "tight",
+            Consortium.mode.in_(TIGHT_MODES),
+        )
+        .order_by(ConsortiumMembership.consortium_id)
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def network_consortia_of(session: Session, institution_id: int, on: date) -> frozenset[int]:
+    """Consortia whose network holds the institution: where it is a direct lead or member, and the
+    groups that a county community it belongs to has joined as a whole (DOMAIN.md memberships) — the
+    consortia whose referral pools and contract rights are open to it."""
+    direct = select(ConsortiumMembership.consortium_id).where(
+        ConsortiumMembership.institution_id == institution_id,
+        ConsortiumMembership.role.in_(("lead", "member")),
+        _current(ConsortiumMembership.joined_on, ConsortiumMembership.left_on, on),
+    )
+    own = set(session.scalars(direct))
+    if not own:
+        return frozenset()
+    groups = select(ConsortiumAffiliation.group_id).where(
+        ConsortiumAffiliation.community_id.in_(own),
+        _current(ConsortiumAffiliation.joined_on, ConsortiumAffiliation.left_on, on),
+    )
+    return frozenset(own | set(session.scalars(groups)))

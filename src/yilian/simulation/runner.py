@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rich.progress import Progress
 from sqlalchemy import func, inspect, select, text
@@ -31,7 +31,8 @@ from yilian.simulation.pipeline import SimContext, Stage, Tracker, register_stag
 from yilian.simulation.presets import DEFAULT_PRESET, Preset, get_preset
 
 GENERATOR_VERSION = "1.0.0"
-_ANALYZED = ("resident", "insurance_enrolment", "key_population", "care_relationship", "encounter", "settlement")
+_ANALYZED = ("resident", "insurance_enrolment", "key_population", "care_relationship", "encounter", "settlement",
+             "contract", "contract_package", "contract_delivery", "referral_episode", "referral_event")
 MIN_RESIDENTS, MAX_RESIDENTS = 100, 10_000_000
 
 
@@ -106,6 +107,10 @@ def _treated(ctx: SimContext, track: Tracker) -> None:
 register_stage(Stage("treated", "就诊关系", 800, _treated))
 
 
+#: SQLite sorts in memory up to this many residents (a 1 M-resident year's sorts take ≈ 400 MiB).
+SORT_IN_MEMORY_UP_TO: Final = 200_000
+
+
 def simulate(session: Session, req: Request, progress: Progress | None = None,
              actor: Principal | None = None) -> dict[str, Any]:
     """Generate the county and its year into an empty, migrated database — or, with ``--append``, the
@@ -129,9 +134,11 @@ def simulate(session: Session, req: Request, progress: Progress | None = None,
         # The final GROUP BY and index maintenance spill to disk with the default 4 MB.
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     else:
-        # Index maintenance of a big year needs more than SQLite's 2 MB page cache.
+        # Index maintenance of a big year needs more than SQLite's 2 MB page cache.  Sorts (the ``treated``
+        # GROUP BY, index builds) stay in memory only for small counties: above ``SORT_IN_MEMORY_UP_TO``
+        # residents they spill to temporary files, so the run's memory does not grow with the year.
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
-        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+        conn.exec_driver_sql(f"PRAGMA temp_store={'MEMORY' if residents <= SORT_IN_MEMORY_UP_TO else 'FILE'}")
     ctx = SimContext(session, actor or system_principal("simulate"), preset, seed, year, residents, codes)
     if planned is not None:
         ctx.appending = True

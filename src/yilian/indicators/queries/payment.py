@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Integer, Select, String, and_, case, cast, func, literal_column, select
+from sqlalchemy import Integer, Select, String, and_, case, cast, exists, func, literal_column, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 
 from yilian.db.models import Encounter, Institution
@@ -38,20 +39,21 @@ def grouped_stays(req: Request) -> Subquery:
     """One record per stay discharged in the period at an in-county institution and grouped by the latest
     grouping run of the year that includes it, with its RW in millionths."""
     c, w, e = PaymentRunCase, PaymentRunWeight, Encounter
-    latest = (select(c.encounter_id.label("encounter_id"), func.max(c.run_id).label("run_id"))
-              .where(c.run_id.in_(grouping_runs(req.period.year).scalar_subquery()))
-              .group_by(c.encounter_id).subquery("latest"))
+    runs = grouping_runs(req.period.year).scalar_subquery()
+    # "No later run of the year holds the stay" as an anti-join: a max() per stay joined back misleads the
+    # planner's row estimate (one row), and it then loops over every unit for every stay.
+    later = aliased(PaymentRunCase)
+    newer = exists().where(later.encounter_id == c.encounter_id, later.run_id > c.run_id, later.run_id.in_(runs))
     rw_micro = cast(func.round(w.rw * MICRO), Integer)
     stmt = (
         select(literal_column("'encounter'", String).label("record_kind"), e.id.label("record_id"),
                e.resident_id.label("resident_id"), e.end_date.label("day"), e.institution_id.label("institution_id"),
                rw_micro.label("rw_micro"), c.group_code.label("drg"))
-        .select_from(e)
+        .select_from(c)
+        .join(e, e.id == c.encounter_id)
         .join(Institution, Institution.id == e.institution_id)
-        .join(latest, latest.c.encounter_id == e.id)
-        .join(c, and_(c.run_id == latest.c.run_id, c.encounter_id == e.id))
         .join(w, and_(w.run_id == c.run_id, w.code == c.group_code))
-        .where(e.kind == STAY_KIND, e.end_date >= req.start, e.end_date <= req.end,
+        .where(c.run_id.in_(runs), ~newer, e.kind == STAY_KIND, e.end_date >= req.start, e.end_date <= req.end,
                Institution.in_county.is_(True), c.status == "grouped")
     )
     return with_unit(stmt, req.cut, e.institution_id, e.end_date).subquery("grouped_stays")
