@@ -40,6 +40,7 @@ from yilian.contracts.service import policy_for
 from yilian.contracts.states import TerminationReason
 from yilian.contracts.teams import do_create_team
 from yilian.core.clock import SHANGHAI
+from yilian.core.steps import SimulationStep
 from yilian.db.bulk import copy_rows, is_postgres, reserve_ids, sync_sequence, update_rows
 from yilian.db.models import (
     CareRelationship,
@@ -412,14 +413,4 @@ def end_for_deceased(ctx: Any) -> int:
     return n
 
 
-@dataclass(frozen=True)
-class _Stage:
-    name: str = "contracts"
-    label_zh: str = "家庭医生签约"
-    order: int = 300
-
-    def run(self, ctx: Any, track: Any) -> None:
-        run(ctx, track)
-
-
-STAGES = (_Stage(),)
+STAGES = (SimulationStep("contracts", "家庭医生签约", 300, run),)

@@ -9,29 +9,23 @@ engine builds the aggregate on first use, as it does for any month it finds miss
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from yilian.core.steps import SimulationStep
 from yilian.indicators import aggregates
 
 WARM_UP_TO: Final = 200_000
 
 
-@dataclass(frozen=True)
-class _Stage:
-    name: str = "indicator_aggregates"
-    label_zh: str = "指标日汇总"
-    order: int = 950
-
-    def run(self, ctx: Any, track: Any) -> None:
-        if ctx.residents > WARM_UP_TO:
-            track.total(1)
-            track.advance()
-            return
-        track.total(12)
-        aggregates.ensure(ctx.session, date(ctx.year, 1, 1), date(ctx.year, 12, 31), force=True,
-                          progress=lambda _month: track.advance())
+def warm_up(ctx: Any, track: Any) -> None:
+    if ctx.residents > WARM_UP_TO:
+        track.total(1)
+        track.advance()
+        return
+    track.total(12)
+    aggregates.ensure(ctx.session, date(ctx.year, 1, 1), date(ctx.year, 12, 31), force=True,
+                      progress=lambda _month: track.advance())
 
 
-STAGES = (_Stage(),)
+STAGES = (SimulationStep("indicator_aggregates", "指标日汇总", 950, warm_up),)

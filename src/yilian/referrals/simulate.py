@@ -39,6 +39,7 @@ from sqlalchemy import BigInteger, Column, MetaData, Table, or_, select, text
 
 from yilian.contracts.simulate import local_moment, stream, write
 from yilian.core.clock import to_local
+from yilian.core.steps import SimulationStep
 from yilian.db.bulk import reserve_ids, sync_sequence
 from yilian.db.models import (
     CareRelationship,
@@ -465,14 +466,4 @@ def run(ctx: Any, track: Any) -> None:
     track.advance()
 
 
-@dataclass(frozen=True)
-class _Stage:
-    name: str = "referrals"
-    label_zh: str = "双向转诊"
-    order: int = 500
-
-    def run(self, ctx: Any, track: Any) -> None:
-        run(ctx, track)
-
-
-STAGES = (_Stage(),)
+STAGES = (SimulationStep("referrals", "双向转诊", 500, run),)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -189,22 +190,21 @@ def load(session: Session, actor: Principal) -> DemoSummary:
     users: list[tuple[str, str, str]] = []
     from yilian.identity import repository as users_repo
 
-    for username, display, role, kind, scope in USERS:
+
+    def ensure_user(username: str, display: str, role: Role, **scope: Any) -> None:
+        """Create the login once (the demo can be loaded again); list it either way."""
         if users_repo.user_by_username(session, username) is None:
-            identity.do_create_user(
-                session,
-                actor,
-                username=username,
-                password=DEMO_PASSWORD,
-                role=role,
-                display_name=display,
-                institution_id=service.institution_id_by_code(session, scope)
-                if scope and kind == "institution"
-                else None,
-                consortium_id=service.consortium_id_by_code(session, scope) if scope and kind == "consortium" else None,
-                division_code=scope if kind == "division" else None,
-            )
+            identity.do_create_user(session, actor, username=username, password=DEMO_PASSWORD, role=role,
+                                    display_name=display, **scope)
         users.append((username, display, role.value))
+
+    for username, display, role, kind, scope in USERS:
+        ensure_user(
+            username, display, role,
+            institution_id=service.institution_id_by_code(session, scope) if scope and kind == "institution" else None,
+            consortium_id=service.consortium_id_by_code(session, scope) if scope and kind == "consortium" else None,
+            division_code=scope if kind == "division" else None,
+        )
     for county in repository.counties_with_institutions(session):
         # A simulated county (``yilian simulate county``) gets its own commission and insurance logins.
         if county.code == "320681":
@@ -213,18 +213,7 @@ def load(session: Session, actor: Principal) -> DemoSummary:
             ("wjw", "卫健委", Role.COMMISSION_OFFICER),
             ("ybj", "医保局", Role.INSURANCE_OFFICER),
         ):
-            username = f"{prefix}-{county.code}"
-            if users_repo.user_by_username(session, username) is None:
-                identity.do_create_user(
-                    session,
-                    actor,
-                    username=username,
-                    password=DEMO_PASSWORD,
-                    role=role,
-                    display_name=f"{county.name}{display}",
-                    division_code=county.code,
-                )
-            users.append((username, f"{county.name}{display}", role.value))
+            ensure_user(f"{prefix}-{county.code}", f"{county.name}{display}", role, division_code=county.code)
     from yilian.referrals import demo as referral_demo
 
     referral_demo.seed(session, actor)

@@ -183,7 +183,7 @@ def births(ctx: SimContext) -> None:
     first = w.reserve(Resident.__table__, len(deliveries))  # type: ignore[arg-type]
     pad = first - pop.first_id - pop.n
     for _ in range(max(0, pad)):  # ids taken by residents that are not the network's: never drawn
-        extend(pop, 0, 1, 0, 0, 0, 0, 0, 1)
+        pop.append(0, 1, 0, 0, 0, 0, 0, 1)
     c = cipher()
     county, other = ctx.preset.county_code, ctx.preset.place.city_district[0]
     seq: dict[tuple[str, int, int], int] = {}
@@ -219,8 +219,7 @@ def births(ctx: SimContext) -> None:
             relations.append((rid, town.centre.id, "registered", born, None))
             relations.append((rid, town.villages[v].id, "registered", born, None))
             i = pop.n
-            extend(pop, due, sex, pop.township[mother], pop.village[mother], scheme, 0,
-                   next(habits), 0)
+            pop.append(due, sex, pop.township[mother], pop.village[mother], scheme, 0, next(habits), 0)
             if rng.random() < r.sick_newborn_share:
                 discharge, admission, weight = popmod.newborn_stay(rng, due)
                 if discharge <= end:
@@ -232,20 +231,6 @@ def births(ctx: SimContext) -> None:
     ctx.add_rows("care_relationship", w.rows(CareRelationship.__table__,  # type: ignore[arg-type]
                                              popmod._REL_COLS, relations))
     ctx.extras["lifecycle.births"] = len(residents)
-
-
-def extend(pop: popmod.Population, birth: int, sex: int, township: int, village: int, scheme: int, flags: int,
-           bypass: int, death: int) -> None:
-    """One more resident in the arrays (weights are rebuilt by ``care_weights``)."""
-    pop.birth.append(birth)
-    pop.sex.append(sex)
-    pop.township.append(township)
-    pop.village.append(village)
-    pop.scheme.append(scheme)
-    pop.flags.append(flags)
-    pop.bypass.append(bypass)
-    pop.death.append(death)
-    pop.n += 1
 
 
 def bypass_values(seed: int, lo: int, hi: int) -> list[int]:

@@ -7,8 +7,8 @@ feature's step is one ``register_stage`` call away.
 
 Features sit *below* simulation in the layer contract and cannot import it, so a
 feature that lands keeps its step in its own package as a module
-``yilian.<feature>.simulate`` exposing ``STAGES`` — objects with ``name``, ``label_zh``,
-``order`` and ``run(ctx)`` (duck-typed; see ``docs/simulation/simulate.md``) — which
+``yilian.<feature>.simulate`` exposing ``STAGES`` — ``yilian.core.steps.SimulationStep`` objects (``name``, ``label_zh``,
+``order``, ``run(ctx, track)``; see ``docs/simulation/simulate.md``) — which
 ``discover_feature_stages`` imports when present.  Day-level work inside the care
 stage (e.g. referrals of the day's stays) goes through ``DayHook``s.
 """

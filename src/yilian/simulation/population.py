@@ -64,6 +64,19 @@ class Population:
         death = self.death
         return self.birth[i] <= day and (not death or death[i] == 0 or death[i] > day)
 
+    def append(self, birth: int, sex: int, township: int, village: int, scheme: int, flags: int, bypass: int,
+               death: int) -> None:
+        """One more resident in the arrays (births; the care weights are rebuilt by ``care_weights``)."""
+        self.birth.append(birth)
+        self.sex.append(sex)
+        self.township.append(township)
+        self.village.append(village)
+        self.scheme.append(scheme)
+        self.flags.append(flags)
+        self.bypass.append(bypass)
+        self.death.append(death)
+        self.n += 1
+
 
 @dataclass(frozen=True)
 class _Params:
